@@ -1,0 +1,122 @@
+"""The site plane's gRPC server: every service, health and reflection on each listen address."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from partita import __version__
+from partita.api.activations import ActivationServicer
+from partita.api.campaigns import CampaignServicer
+from partita.api.rpc import unimplemented
+from partita.runtime import Plane, PlaneConfig
+from partita.v1 import (
+    activation_pb2,
+    activation_pb2_grpc,
+    campaign_pb2,
+    campaign_pb2_grpc,
+    schedule_pb2,
+    schedule_pb2_grpc,
+    worker_pb2,
+    worker_pb2_grpc,
+)
+
+log = logging.getLogger("partita.server")
+
+MAX_MESSAGE_BYTES = 4 << 20
+"""Largest request a client may send; bigger ones get RESOURCE_EXHAUSTED from gRPC itself."""
+
+SERVICES = {
+    "CampaignService": campaign_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    "ActivationService": activation_pb2.DESCRIPTOR.services_by_name["ActivationService"].full_name,
+    "WorkerService": worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
+    "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
+}
+
+
+class PlaneServer:
+    """A plane and the gRPC server in front of it, with an explicit lifecycle."""
+
+    def __init__(self, plane: Plane) -> None:
+        self.plane = plane
+        self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
+        self.server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ]
+        )
+        self.ports: list[int] = []
+        campaign_pb2_grpc.add_CampaignServiceServicer_to_server(
+            CampaignServicer(plane), self.server
+        )
+        activation_pb2_grpc.add_ActivationServiceServicer_to_server(
+            ActivationServicer(plane), self.server
+        )
+        worker_pb2_grpc.add_WorkerServiceServicer_to_server(
+            unimplemented(worker_pb2_grpc.WorkerServiceServicer, "workers issue")(), self.server
+        )
+        schedule_pb2_grpc.add_ScheduleServiceServicer_to_server(
+            unimplemented(schedule_pb2_grpc.ScheduleServiceServicer, "schedules issue")(),
+            self.server,
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        names = [*SERVICES.values(), health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, self.server)
+
+    async def start(self) -> None:
+        """Open the plane (recovery included), then listen on every address."""
+        await self.plane.start()
+        for address in self.plane.config.listen:
+            if address.startswith("unix:"):
+                path = address.removeprefix("unix:").removeprefix("//")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)  # a socket left by a killed plane
+            port = self.server.add_insecure_port(address)
+            if port == 0 and not address.startswith("unix:"):
+                raise OSError(f"cannot listen on {address}")
+            self.ports.append(port)
+        await self.server.start()
+        for name in ["", *SERVICES.values()]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def shutdown(self, grace: float | None = None) -> None:
+        """Answer in-flight calls (up to ``grace`` seconds), then stop the plane. Idempotent."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
+        await self.plane.shutdown()
+
+
+async def run_site(
+    config: PlaneConfig, *, ready: Callable[[PlaneServer], None] | None = None
+) -> None:
+    """Serve a site plane until SIGTERM or SIGINT, then stop gracefully."""
+    server = PlaneServer(Plane(config))
+    await server.start()
+    log.info(
+        "partita %s site plane %r serving on %s (db %s)",
+        __version__,
+        config.site_id,
+        ", ".join(config.listen),
+        config.db,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if ready is not None:
+        ready(server)
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: answering in-flight calls, flushing commits")
+        await server.shutdown()
+        log.info("stopped")

@@ -1,0 +1,108 @@
+"""Compiling a campaign version: every expression parsed once, every reference checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from partita.errors import FieldViolation, InvalidInputError
+from partita.expr import ExpressionError, Template, evaluator_for
+from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec
+from partita.model.durations import parse_duration
+
+SYMPHONY_PREFIX = "providers.stage."
+DURABLE_PROVIDERS = frozenset({"delay", "wait"})
+"""Providers the engine runs itself with durable timers and signals."""
+
+
+def provider_name(name: str) -> str:
+    """Symphony's ``providers.stage.mock`` is our ``mock``."""
+    return name.removeprefix(SYMPHONY_PREFIX)
+
+
+@dataclass(frozen=True)
+class CompiledStage:
+    name: str
+    spec: StageSpec
+    provider: str
+    inputs: Template | None
+    config: Template
+    selector: Template | None
+    retry: RetryPolicy
+
+
+@dataclass(frozen=True)
+class CompiledCampaign:
+    """A campaign version ready to run: what the engine reads while deciding."""
+
+    name: str
+    version: int
+    api_version: str
+    spec: CampaignSpec
+    stages: dict[str, CompiledStage]
+
+
+def compile_campaign(
+    name: str, version: int, api_version: str, spec: CampaignSpec, providers: Iterable[str]
+) -> CompiledCampaign:
+    """Compile ``spec``; InvalidInputError names the stage and field of every problem."""
+    known = set(providers) | DURABLE_PROVIDERS
+    evaluator = evaluator_for(api_version)
+    violations: list[FieldViolation] = []
+    stages: dict[str, CompiledStage] = {}
+    default_retry = spec.defaults.retry or RetryPolicy()
+
+    def template(value: Any, where: str) -> Template:
+        try:
+            return Template.compile(value, evaluator)
+        except ExpressionError as exc:
+            violations.append(FieldViolation(where, f"invalid expression: {exc}"))
+            return Template.compile(None, evaluator)
+
+    for key, stage in spec.stages.items():
+        where = f"spec.stages.{key}"
+        provider = provider_name(stage.provider)
+        if provider not in known:
+            violations.append(
+                FieldViolation(
+                    f"{where}.provider",
+                    f"unknown provider {stage.provider!r} (known: {', '.join(sorted(known))})",
+                )
+            )
+        inputs = None if stage.inputs is None else template(stage.inputs, f"{where}.inputs")
+        config = template(stage.config, f"{where}.config")
+        selector = None
+        if stage.stage_selector:
+            selector = template(stage.stage_selector, f"{where}.stageSelector")
+            if selector.is_static and stage.stage_selector not in spec.stages:
+                violations.append(
+                    FieldViolation(
+                        f"{where}.stageSelector", f"{stage.stage_selector!r} names no stage"
+                    )
+                )
+        violations.extend(_check_config(provider, stage.config, where))
+        stages[key] = CompiledStage(
+            key, stage, provider, inputs, config, selector, stage.retry or default_retry
+        )
+    if violations:
+        raise InvalidInputError(violations)
+    return CompiledCampaign(name, version, api_version, spec, stages)
+
+
+def _check_config(provider: str, config: dict[str, Any], where: str) -> list[FieldViolation]:
+    out = []
+    for key in ("duration", "timeout"):
+        value = config.get(key)
+        if value is None or (isinstance(value, str) and "${{" in value):
+            continue
+        if provider in DURABLE_PROVIDERS:
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                out.append(FieldViolation(f"{where}.config.{key}", str(exc)))
+    if provider == "delay" and "duration" not in config:
+        out.append(FieldViolation(f"{where}.config.duration", "is required by the delay provider"))
+    if provider == "wait" and not config.get("event"):
+        out.append(FieldViolation(f"{where}.config.event", "is required by the wait provider"))
+    return out

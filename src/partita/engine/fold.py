@@ -1,0 +1,173 @@
+"""Folding history: ``apply(state, event)`` is the only code that changes an activation's state.
+
+Replaying an activation's events through ``apply`` rebuilds exactly the state the plane
+stored, which is how the engine's determinism is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from partita.engine.events import Event, EventType
+from partita.engine.state import (
+    TRANSITIONS,
+    ActivationState,
+    BufferedSignal,
+    RunStatus,
+    StageRun,
+    Status,
+    Timer,
+)
+
+CLOSING_EVENTS: dict[EventType, Status] = {
+    EventType.ACTIVATION_COMPLETED: Status.COMPLETED,
+    EventType.ACTIVATION_FAILED: Status.FAILED,
+    EventType.ACTIVATION_CANCELLED: Status.CANCELLED,
+    EventType.ACTIVATION_TERMINATED: Status.TERMINATED,
+    EventType.ACTIVATION_TIMED_OUT: Status.TIMED_OUT,
+    EventType.ACTIVATION_CONTINUED_AS_NEW: Status.CONTINUED_AS_NEW,
+}
+CLOSING_EVENT_OF = {status: event for event, status in CLOSING_EVENTS.items()}
+
+
+def replay(namespace: str, activation_id: str, events: Iterable[Event]) -> ActivationState:
+    """The state that ``events`` fold into."""
+    state = ActivationState(namespace=namespace, id=activation_id)
+    for event in events:
+        apply(state, event)
+    return state
+
+
+def apply(state: ActivationState, event: Event) -> None:
+    """Fold one event into ``state`` (in place)."""
+    if event.sequence != state.last_sequence + 1:
+        raise ValueError(f"event {event.sequence} follows {state.last_sequence}")
+    state.last_sequence = event.sequence
+    data = event.data
+    kind = event.type
+    if kind is EventType.ACTIVATION_STARTED:
+        state.campaign = data["campaign"]
+        state.version = data["version"]
+        state.inputs = data["inputs"]
+        state.self_driving = data["selfDriving"]
+        state.create_time = event.time
+        if data.get("deadline") is not None:
+            state.timers["activation-timeout"] = Timer(
+                due=data["deadline"], kind="activation-timeout"
+            )
+    elif kind is EventType.STAGE_STARTED:
+        _stage_started(state, event)
+    elif kind is EventType.STAGE_COMPLETED:
+        run = _run(state, data["runId"])
+        run.status = RunStatus.COMPLETED
+        run.outputs = data["outputs"]
+        run.end_time = event.time
+        run.next_stage = data.get("nextStage", "")
+        run.waiting_for = ""
+        state.outputs[run.stage] = data["outputs"]
+        _drop_timers(state, run.run_id)
+    elif kind is EventType.STAGE_FAILED:
+        run = _run(state, data["runId"])
+        run.status = RunStatus.FAILED
+        run.error = data["failure"]
+        run.end_time = event.time
+        run.next_stage = data.get("nextStage", "")
+        run.waiting_for = ""
+        state.outputs[run.stage] = failure_view(data["failure"])
+        _drop_timers(state, run.run_id)
+    elif kind is EventType.STAGE_RETRY_SCHEDULED:
+        run = _run(state, data["runId"])
+        run.status = RunStatus.WAITING
+        run.error = data["failure"]
+        state.timers[data["timerId"]] = Timer(due=data["due"], kind="retry", run_id=run.run_id)
+    elif kind is EventType.TIMER_FIRED:
+        state.timers.pop(data["timerId"], None)
+    elif kind is EventType.SIGNAL_RECEIVED:
+        signal = {"event": data["event"], "data": data["data"]}
+        if data.get("runId"):
+            state.trigger = signal
+        else:
+            state.signals.append(BufferedSignal.model_validate(signal))
+    elif kind is EventType.ACTIVATION_PAUSED:
+        _set_status(state, Status.PAUSED)
+        state.next_stage = data.get("nextStage", "")
+        following = f"; next stage {state.next_stage!r}" if state.next_stage else ""
+        state.status_message = f"stepped mode: waiting for an advance{following}"
+    elif kind is EventType.ACTIVATION_ADVANCED:
+        _set_status(state, Status.RUNNING)
+        state.next_stage = ""
+        state.status_message = ""
+    elif kind is EventType.CANCEL_REQUESTED:
+        state.status_message = data.get("reason", "")
+    elif kind in CLOSING_EVENTS:
+        _set_status(state, CLOSING_EVENTS[kind])
+        state.close_time = event.time
+        state.status_message = _closing_message(data)
+        state.next_stage = ""
+        for run in state.runs:
+            if run.open:
+                run.status = RunStatus.CANCELLED
+                run.end_time = event.time
+                run.waiting_for = ""
+        state.timers = {}
+
+
+def failure_view(error: dict[str, object]) -> dict[str, object]:
+    """What selectors see as ``outputs.<stage>`` after the stage failed."""
+    return {
+        "status": "FAILED",
+        "error": error.get("message", ""),
+        "errorType": error.get("type", ""),
+    }
+
+
+def _stage_started(state: ActivationState, event: Event) -> None:
+    data = event.data
+    run = state.run(data["runId"])
+    if run is None:
+        run = StageRun(run_id=data["runId"], stage=event.stage, provider=data["provider"])
+        state.runs.append(run)
+        state.generation += 1
+    run.attempt = data["attempt"]
+    run.config = data["config"]
+    run.inputs = data["inputs"]
+    run.previous_stage = data.get("previousStage", "")
+    run.start_time = event.time
+    run.error = None
+    run.waiting_for = data.get("waitFor", "")
+    run.status = RunStatus.WAITING if run.waiting_for or data.get("timer") else RunStatus.RUNNING
+    state.current_stage = event.stage
+    timer = data.get("timer")
+    if timer:
+        state.timers[timer["id"]] = Timer(due=timer["due"], kind=timer["kind"], run_id=run.run_id)
+    consumed = data.get("consumedSignal")
+    if consumed is not None:
+        signal = state.signals.pop(consumed)
+        state.trigger = signal.model_dump()
+
+
+def _run(state: ActivationState, run_id: str) -> StageRun:
+    run = state.run(run_id)
+    if run is None:
+        raise ValueError(f"no stage run {run_id}")
+    return run
+
+
+def _drop_timers(state: ActivationState, run_id: str) -> None:
+    for timer_id in [k for k, t in state.timers.items() if t.run_id == run_id]:
+        del state.timers[timer_id]
+
+
+def _set_status(state: ActivationState, status: Status) -> None:
+    if status is not state.status and status not in TRANSITIONS[state.status]:
+        raise ValueError(f"illegal status change {state.status} -> {status}")
+    state.status = status
+
+
+def _closing_message(data: dict[str, object]) -> str:
+    failure = data.get("failure")
+    if isinstance(failure, dict):
+        return str(failure.get("message", ""))
+    if data.get("timeout"):
+        return f"timed out after {data['timeout']}"
+    return str(data.get("reason") or "")

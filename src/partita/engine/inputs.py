@@ -1,0 +1,58 @@
+"""What the engine is asked to handle: a start, a stage result, a timer, a signal, a request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Start:
+    """Start a new activation."""
+
+    campaign: str
+    version: int
+    inputs: dict[str, Any] = field(default_factory=dict)
+    start_stage: str = ""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """A provider finished a stage run attempt: outputs, or an error."""
+
+    run_id: str
+    attempt: int
+    outputs: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    """``{type, message, details, nonRetryable}`` when the attempt failed."""
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    timer_id: str
+
+
+@dataclass(frozen=True)
+class Signal:
+    event: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Advance:
+    """Stepped mode: run the next stage (the selector's choice unless ``stage`` is given)."""
+
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class Cancel:
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Terminate:
+    reason: str = ""
+
+
+Input = Start | StageResult | TimerFired | Signal | Advance | Cancel | Terminate

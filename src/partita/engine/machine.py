@@ -1,0 +1,423 @@
+"""The engine: ``handle(state, campaign, input, context) -> Transition``.
+
+Pure and deterministic: the clock and the site arrive in ``Context``; nothing here does I/O.
+Deciding never changes state directly: it emits events, and ``fold.apply`` folds each one
+in, so replaying the events rebuilds the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from partita.engine.compile import DURABLE_PROVIDERS, CompiledCampaign, CompiledStage
+from partita.engine.events import Event, EventType
+from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view
+from partita.engine.inputs import (
+    Advance,
+    Cancel,
+    Input,
+    Signal,
+    StageResult,
+    Start,
+    Terminate,
+    TimerFired,
+)
+from partita.engine.retry import retry_delay
+from partita.engine.state import ActivationState, RunStatus, StageRun, Status
+from partita.errors import InvalidInputError, PreconditionError
+from partita.expr import ExpressionError
+from partita.model.durations import format_duration, parse_duration
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the engine may not find out for itself."""
+
+    now: float
+    """Seconds since the epoch."""
+    site: str = "local"
+    """The id of the site this plane runs."""
+
+
+@dataclass(frozen=True)
+class RunStage:
+    """Command: run one attempt of a stage run with a built-in provider; report a StageResult."""
+
+    run_id: str
+    attempt: int
+    stage: str
+    provider: str
+    config: dict[str, Any]
+    inputs: dict[str, Any]
+    previous_stage: str
+    generation: int
+    state: Any = None
+    """The stage's previous ``__state`` output in this activation (for ``counter``)."""
+
+
+@dataclass(frozen=True)
+class CancelStage:
+    """Command: stop a running stage run; its result will be ignored."""
+
+    run_id: str
+
+
+Command = RunStage | CancelStage
+
+
+@dataclass
+class Transition:
+    """What handling one input produced."""
+
+    state: ActivationState
+    events: list[Event] = field(default_factory=list)
+    commands: list[Command] = field(default_factory=list)
+
+
+def handle(
+    state: ActivationState, campaign: CompiledCampaign, request: Input, context: Context
+) -> Transition:
+    """Decide what ``request`` means for the activation; ``state`` itself is left unchanged.
+
+    Requests that make no sense in the current state (a stale stage result, a timer that was
+    cancelled) produce no events. Requests a client made in error raise PreconditionError or
+    InvalidInputError.
+    """
+    step = _Step(state.model_copy(deep=True), campaign, context)
+    step.handle(request)
+    return Transition(step.state, step.events, step.commands)
+
+
+class _Step:
+    def __init__(self, state: ActivationState, campaign: CompiledCampaign, context: Context):
+        self.state = state
+        self.campaign = campaign
+        self.context = context
+        self.events: list[Event] = []
+        self.commands: list[Command] = []
+
+    def emit(self, kind: EventType, stage: str = "", /, **data: Any) -> None:
+        event = Event(
+            sequence=self.state.last_sequence + 1,
+            time=self.context.now,
+            type=kind,
+            stage=stage,
+            data=data,
+        )
+        apply(self.state, event)
+        self.events.append(event)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def handle(self, request: Input) -> None:
+        if isinstance(request, Start):
+            self.start(request)
+            return
+        if self.state.status.terminal:
+            if isinstance(request, StageResult | TimerFired):
+                return
+            raise PreconditionError(
+                f"activation {self.state.id} is already {self.state.status.value}"
+            )
+        if isinstance(request, StageResult):
+            self.stage_result(request)
+        elif isinstance(request, TimerFired):
+            self.timer_fired(request.timer_id)
+        elif isinstance(request, Signal):
+            self.signal(request)
+        elif isinstance(request, Advance):
+            self.advance(request)
+        elif isinstance(request, Cancel):
+            self.emit(EventType.CANCEL_REQUESTED, reason=request.reason)
+            self.close(Status.CANCELLED, reason=request.reason)
+        elif isinstance(request, Terminate):
+            self.close(Status.TERMINATED, reason=request.reason)
+
+    def start(self, request: Start) -> None:
+        spec = self.campaign.spec
+        stage = request.start_stage or spec.first_stage
+        if stage not in self.campaign.stages:
+            raise InvalidInputError.field("start_stage", f"{stage!r} names no stage")
+        deadline = self.context.now + spec.timeout.total_seconds() if spec.timeout else None
+        self.emit(
+            EventType.ACTIVATION_STARTED,
+            stage,
+            campaign=request.campaign,
+            version=request.version,
+            inputs=request.inputs,
+            selfDriving=spec.self_driving,
+            startStage=request.start_stage,
+            deadline=deadline,
+        )
+        self.start_stage(stage, previous=stage)
+
+    def stage_result(self, result: StageResult) -> None:
+        run = self.state.run(result.run_id)
+        if (
+            run is None
+            or run.status is not RunStatus.RUNNING
+            or run.attempt != result.attempt
+            or run.provider in DURABLE_PROVIDERS
+        ):
+            return  # stale or duplicate: acknowledged, changes nothing
+        if result.error is not None:
+            self.attempt_failed(run, result.error)
+        else:
+            self.run_completed(run, result.outputs or {})
+
+    def timer_fired(self, timer_id: str) -> None:
+        timer = self.state.timers.get(timer_id)
+        if timer is None:
+            return
+        run = self.state.run(timer.run_id) if timer.run_id else None
+        fired: dict[str, Any] = {"timerId": timer_id, "kind": timer.kind}
+        if run is not None:
+            fired["runId"] = run.run_id
+        self.emit(EventType.TIMER_FIRED, run.stage if run else "", **fired)
+        if timer.kind == "activation-timeout":
+            timeout = self.campaign.spec.timeout
+            self.close(Status.TIMED_OUT, timeout=format_duration(timeout) if timeout else "")
+            return
+        if run is None or not run.open:
+            return
+        if timer.kind == "delay":
+            self.run_completed(run, {})
+        elif timer.kind == "wait-timeout":
+            message = f"no {run.waiting_for!r} signal arrived in time"
+            self.attempt_failed(run, {"type": "Timeout", "message": message})
+        elif timer.kind == "retry":
+            stage = self.campaign.stages[run.stage]
+            self.begin_attempt(stage, run.run_id, run.attempt + 1, run.previous_stage)
+
+    def signal(self, request: Signal) -> None:
+        for run in self.state.runs:
+            if run.status is RunStatus.WAITING and run.waiting_for == request.event:
+                self.emit(
+                    EventType.SIGNAL_RECEIVED,
+                    run.stage,
+                    event=request.event,
+                    data=request.data,
+                    runId=run.run_id,
+                )
+                self.run_completed(run, dict(request.data))
+                return
+        self.emit(EventType.SIGNAL_RECEIVED, event=request.event, data=request.data)
+
+    def advance(self, request: Advance) -> None:
+        if self.state.status is not Status.PAUSED:
+            raise PreconditionError(
+                f"activation {self.state.id} is {self.state.status.value}; only a PAUSED "
+                "activation in stepped mode can be advanced"
+            )
+        if request.stage and request.stage not in self.campaign.stages:
+            raise InvalidInputError.field("stage", f"{request.stage!r} names no stage")
+        following = request.stage or self.state.next_stage
+        previous = self.state.current_stage
+        self.emit(EventType.ACTIVATION_ADVANCED, following, override=bool(request.stage))
+        if following:
+            self.start_stage(following, previous=previous)
+        else:
+            self.close(Status.COMPLETED)
+
+    # -- stages ----------------------------------------------------------------------------
+
+    def start_stage(self, name: str, previous: str) -> None:
+        limit = self.campaign.spec.max_stage_runs
+        if self.state.generation >= limit:
+            message = (
+                f"stage-run limit of {limit} reached before stage {name!r} "
+                "(does a selector loop forever?)"
+            )
+            self.close(Status.FAILED, failure={"type": "StageRunLimit", "message": message})
+            return
+        run_id = str(self.state.generation + 1)
+        self.begin_attempt(self.campaign.stages[name], run_id, 1, previous)
+
+    def begin_attempt(self, stage: CompiledStage, run_id: str, attempt: int, previous: str) -> None:
+        env = self.env(self.state.outputs)
+        base = {
+            "runId": run_id,
+            "attempt": attempt,
+            "provider": stage.provider,
+            "previousStage": previous,
+        }
+        try:
+            inputs = stage.inputs.render(env) if stage.inputs else dict(self.state.inputs)
+            config = stage.config.render(env)
+            if not isinstance(inputs, dict):
+                raise ExpressionError(f"inputs must be a map, not {type(inputs).__name__}")
+            extra = self.provider_plan(stage, run_id, config)
+        except (ExpressionError, ValueError) as exc:
+            self.emit(EventType.STAGE_STARTED, stage.name, config={}, inputs=None, **base)
+            error = {"type": "InvalidStage", "message": str(exc), "nonRetryable": True}
+            self.attempt_failed(self.state.runs[-1] if attempt == 1 else self._run(run_id), error)
+            return
+        self.emit(
+            EventType.STAGE_STARTED, stage.name, config=config, inputs=inputs, **base, **extra
+        )
+        run = self._run(run_id)
+        if stage.provider == "wait" and "consumedSignal" in extra:
+            self.run_completed(run, dict(self.state.trigger.get("data", {})))
+        elif stage.provider not in DURABLE_PROVIDERS:
+            previous_outputs = self.state.outputs.get(stage.name)
+            self.commands.append(
+                RunStage(
+                    run_id=run_id,
+                    attempt=attempt,
+                    stage=stage.name,
+                    provider=stage.provider,
+                    config=config,
+                    inputs=inputs,
+                    previous_stage=previous,
+                    generation=self.state.generation,
+                    state=previous_outputs.get("__state")
+                    if isinstance(previous_outputs, dict)
+                    else None,
+                )
+            )
+
+    def provider_plan(
+        self, stage: CompiledStage, run_id: str, config: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Event data for the engine's own durable providers: a timer, a signal to wait for."""
+        now = self.context.now
+        if stage.provider == "delay":
+            due = now + parse_duration(config.get("duration")).total_seconds()
+            return {"timer": {"id": f"delay:{run_id}", "due": due, "kind": "delay"}}
+        if stage.provider == "wait":
+            event = str(config.get("event") or "")
+            if not event:
+                raise ValueError("config.event is empty")
+            plan: dict[str, Any] = {"waitFor": event}
+            for index, buffered in enumerate(self.state.signals):
+                if buffered.event == event:
+                    plan["consumedSignal"] = index
+                    return plan
+            if config.get("timeout") is not None:
+                due = now + parse_duration(config["timeout"]).total_seconds()
+                plan["timer"] = {"id": f"wait:{run_id}", "due": due, "kind": "wait-timeout"}
+            return plan
+        return {}
+
+    def run_completed(self, run: StageRun, outputs: dict[str, Any]) -> None:
+        try:
+            following = self.select(run.stage, outputs)
+        except ExpressionError as exc:
+            self.emit(
+                EventType.STAGE_COMPLETED,
+                run.stage,
+                runId=run.run_id,
+                attempt=run.attempt,
+                outputs=outputs,
+            )
+            failure = {
+                "type": "InvalidSelector",
+                "message": f"stage {run.stage!r}: stageSelector: {exc}",
+            }
+            self.close(Status.FAILED, failure=failure)
+            return
+        self.emit(
+            EventType.STAGE_COMPLETED,
+            run.stage,
+            runId=run.run_id,
+            attempt=run.attempt,
+            outputs=outputs,
+            nextStage=following,
+        )
+        self.proceed(following)
+
+    def attempt_failed(self, run: StageRun, error: dict[str, Any]) -> None:
+        stage = self.campaign.stages[run.stage]
+        delay = retry_delay(stage.retry, run.attempt, error)
+        if delay is not None:
+            self.emit(
+                EventType.STAGE_RETRY_SCHEDULED,
+                run.stage,
+                runId=run.run_id,
+                attempt=run.attempt,
+                failure=error,
+                retryTime=_rfc3339(self.context.now + delay),
+                due=self.context.now + delay,
+                timerId=f"retry:{run.run_id}",
+            )
+            return
+        try:
+            following = self.select(run.stage, failure_view(error))
+        except ExpressionError:
+            following = ""
+        handled = stage.spec.handle_errors or (
+            bool(following) and self.campaign.stages[following].spec.handle_errors
+        )
+        self.emit(
+            EventType.STAGE_FAILED,
+            run.stage,
+            runId=run.run_id,
+            attempt=run.attempt,
+            failure=error,
+            nextStage=following if handled else "",
+        )
+        if handled:
+            self.proceed(following)
+        else:
+            message = f"stage {run.stage!r} failed: {error.get('message', '')}"
+            self.close(Status.FAILED, failure={**error, "message": message})
+
+    def proceed(self, following: str) -> None:
+        if not self.state.self_driving:
+            self.emit(
+                EventType.ACTIVATION_PAUSED,
+                self.state.current_stage,
+                reason="stepped",
+                nextStage=following,
+            )
+        elif following:
+            self.start_stage(following, previous=self.state.current_stage)
+        else:
+            self.close(Status.COMPLETED)
+
+    def select(self, stage: str, outputs: dict[str, Any]) -> str:
+        selector = self.campaign.stages[stage].selector
+        if selector is None:
+            return ""
+        value = selector.render(self.env({**self.state.outputs, stage: outputs}))
+        following = "" if value is None or value is False else str(value)
+        if following and following not in self.campaign.stages:
+            raise ExpressionError(f"selected {following!r}, which names no stage")
+        return following
+
+    def close(self, status: Status, **data: Any) -> None:
+        """Emit the closing event; ``data`` per its EventType: reason, failure or timeout."""
+        for run in self.state.runs:
+            if run.status is RunStatus.RUNNING and run.provider not in DURABLE_PROVIDERS:
+                self.commands.append(CancelStage(run.run_id))
+        stage = "" if status in (Status.CANCELLED, Status.TERMINATED) else self.state.current_stage
+        if status is Status.COMPLETED:
+            data["outputs"] = self.state.outputs
+        self.emit(CLOSING_EVENT_OF[status], stage, **data)
+
+    def env(self, outputs: dict[str, Any]) -> dict[str, Any]:
+        state = self.state
+        return {
+            "inputs": state.inputs,
+            "outputs": outputs,
+            "context": None,
+            "trigger": state.trigger,
+            "activation": {
+                "id": state.id,
+                "namespace": state.namespace,
+                "campaign": state.campaign,
+                "generation": state.generation,
+                "site": self.context.site,
+            },
+        }
+
+    def _run(self, run_id: str) -> StageRun:
+        run = self.state.run(run_id)
+        assert run is not None
+        return run
+
+
+def _rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,136 @@
+"""The folded state of one activation, and the legal status transitions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Status(StrEnum):
+    """Activation status; the last six are terminal."""
+
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TERMINATED = "TERMINATED"
+    TIMED_OUT = "TIMED_OUT"
+    CONTINUED_AS_NEW = "CONTINUED_AS_NEW"
+
+    @property
+    def terminal(self) -> bool:
+        return self not in (Status.RUNNING, Status.PAUSED)
+
+
+_CLOSING = {
+    Status.COMPLETED,
+    Status.FAILED,
+    Status.CANCELLED,
+    Status.TERMINATED,
+    Status.TIMED_OUT,
+    Status.CONTINUED_AS_NEW,
+}
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.RUNNING: frozenset({Status.PAUSED, *_CLOSING}),
+    Status.PAUSED: frozenset({Status.RUNNING, *_CLOSING}),
+    **{s: frozenset() for s in _CLOSING},
+}
+"""From each status, the statuses an activation may move to."""
+
+
+class RunStatus(StrEnum):
+    """Status of one stage run."""
+
+    RUNNING = "RUNNING"
+    WAITING = "WAITING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class StageRun(BaseModel):
+    """One execution of one stage (its attempts included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    stage: str
+    provider: str
+    attempt: int = 1
+    status: RunStatus = RunStatus.RUNNING
+    config: dict[str, Any] = {}
+    inputs: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    start_time: float = 0.0
+    end_time: float | None = None
+    next_stage: str = ""
+    waiting_for: str = ""
+    """The signal a ``wait`` stage waits for."""
+    previous_stage: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.status in (RunStatus.RUNNING, RunStatus.WAITING)
+
+
+class Timer(BaseModel):
+    """A durable timer: a due time and what its firing means."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    due: float
+    kind: str
+    """``delay``, ``wait-timeout``, ``retry`` or ``activation-timeout``."""
+    run_id: str = ""
+
+
+class BufferedSignal(BaseModel):
+    """A signal that arrived before any stage waited for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: str
+    data: dict[str, Any] = {}
+
+
+class ActivationState(BaseModel):
+    """Everything the engine knows about one activation; rebuilt exactly by replaying history."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    namespace: str
+    id: str
+    campaign: str = ""
+    version: int = 0
+    status: Status = Status.RUNNING
+    status_message: str = ""
+    inputs: dict[str, Any] = {}
+    outputs: dict[str, Any] = {}
+    current_stage: str = ""
+    next_stage: str = ""
+    """In stepped mode, the stage the selector chose, run by the next advance."""
+    generation: int = 0
+    """Stage runs started so far."""
+    self_driving: bool = True
+    create_time: float = 0.0
+    close_time: float | None = None
+    last_sequence: int = 0
+    runs: list[StageRun] = []
+    timers: dict[str, Timer] = {}
+    signals: list[BufferedSignal] = []
+    trigger: dict[str, Any] = {}
+    """The last signal that woke the activation: ``{event, data}``."""
+
+    def run(self, run_id: str) -> StageRun | None:
+        """The stage run with this id, if any."""
+        for run in reversed(self.runs):
+            if run.run_id == run_id:
+                return run
+        return None
+
+    def open_runs(self) -> list[StageRun]:
+        return [r for r in self.runs if r.open]

@@ -1,0 +1,1 @@
+"""Pydantic models of campaigns and activations, and loading of YAML/JSON documents."""

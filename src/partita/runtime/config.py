@@ -1,0 +1,29 @@
+"""The plane's one settings class."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlaneConfig:
+    """How a plane runs. Every field has a default that suits a laptop."""
+
+    db: str = "partita.db"
+    """SQLite file of the embedded store."""
+    synchronous: str = "FULL"
+    """SQLite ``synchronous``: FULL (acknowledged means on disk) or NORMAL."""
+    site_id: str = "local"
+    """This site's id (``__site`` in mock outputs, ``activation.site`` in expressions)."""
+    listen: tuple[str, ...] = ("127.0.0.1:7600",)
+    """gRPC listen addresses: ``host:port`` or ``unix:/path``."""
+    retention_seconds: float = 24 * 3600
+    """Terminal activations are deleted this long after they close (a campaign may override)."""
+    sweep_interval_seconds: float = 60.0
+    """How often the retention sweeper runs."""
+    max_payload_bytes: int = 1 << 20
+    """Largest inputs, signal data or outputs accepted, as JSON."""
+    grace_seconds: float = 10.0
+    """On shutdown, how long in-flight calls get to finish."""
+    default_namespace: str = "default"
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,330 @@
+"""Driving activations: one input at a time per activation, committed before it counts.
+
+For each input the driver takes the activation's lock, asks the engine what it means,
+commits the events (group commit in the store), then carries out the commands: built-in
+providers run as tasks, timers are armed, watchers hear of the events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from weakref import WeakValueDictionary
+
+from partita.engine import (
+    ActivationState,
+    CancelStage,
+    CompiledCampaign,
+    Context,
+    Event,
+    Input,
+    RunStage,
+    RunStatus,
+    StageResult,
+    Start,
+    TimerFired,
+    Transition,
+    handle,
+)
+from partita.errors import NotFoundError
+from partita.providers import Provider, StageCall, StageError
+from partita.runtime.catalog import Catalog
+from partita.runtime.config import PlaneConfig
+from partita.runtime.timers import TimerKey, TimerWheel
+from partita.runtime.watch import Watchers
+from partita.store import ActivationRow, ActivationWrite, EventRow, NewActivation, Store
+
+log = logging.getLogger("partita.driver")
+
+Key = tuple[str, str]
+
+
+class Driver:
+    """Owns the open activations of this plane and every change made to them."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        providers: dict[str, Provider],
+        config: PlaneConfig,
+        clock: Callable[[], float],
+    ) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._providers = providers
+        self._config = config
+        self._clock = clock
+        self._open: dict[Key, ActivationState] = {}
+        self._locks: WeakValueDictionary[Key, asyncio.Lock] = WeakValueDictionary()
+        self._runs: dict[tuple[str, str, str], asyncio.Task[None]] = {}
+        self.watchers = Watchers()
+        self.timers = TimerWheel(self._fire_timer, clock)
+        self._stopping = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Reload open activations, re-run interrupted built-in stage runs, re-arm timers."""
+        rows = await self._store.open_activations()
+        for row in rows:
+            state = state_of(row)
+            self._open[(row.namespace, row.id)] = state
+            campaign = await self._catalog.compiled(state.namespace, state.campaign, state.version)
+            for run in state.runs:
+                if run.status is RunStatus.RUNNING and run.provider in self._providers:
+                    self._run_stage(state, campaign, _rerun(state, run.run_id))
+        for timer in await self._store.timers():
+            self.timers.arm((timer.namespace, timer.activation_id, timer.timer_id), timer.due)
+        self.timers.start()
+        return len(rows)
+
+    async def shutdown(self) -> None:
+        """Stop running stages (they run again after a restart) and timers."""
+        self._stopping = True
+        await self.timers.shutdown()
+        tasks = list(self._runs.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.watchers.close_all()
+
+    def open_count(self) -> int:
+        return len(self._open)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    async def start(
+        self,
+        namespace: str,
+        activation_id: str,
+        campaign: CompiledCampaign,
+        request: Start,
+        request_id: str = "",
+    ) -> tuple[ActivationState, bool]:
+        """Start an activation; (state, False) when ``request_id`` already started one."""
+        key = (namespace, activation_id)
+        async with self._lock(key):
+            empty = ActivationState(namespace=namespace, id=activation_id)
+            transition = handle(empty, campaign, request, self._context())
+            state = transition.state
+            write = self._write(empty, transition, campaign, request_id)
+            exclusive = not campaign.spec.allow_parallel
+            stored = await self._store.create_activation(NewActivation(write, exclusive))
+            if stored is not write.row:
+                return state_of(stored), False
+            self._committed(key, empty, transition, campaign)
+            return state, True
+
+    async def submit(
+        self, namespace: str, activation_id: str, request: Input, request_id: str = ""
+    ) -> ActivationState:
+        """Apply one input to an activation and return its state once the change is on disk."""
+        key = (namespace, activation_id)
+        async with self._lock(key):
+            state = self._open.get(key)
+            if state is None:
+                state = await self.load(namespace, activation_id)
+            if request_id and await self._store.activation_for_request(namespace, request_id):
+                return state
+            campaign = await self._catalog.compiled(namespace, state.campaign, state.version)
+            transition = handle(state, campaign, request, self._context())
+            if not transition.events:
+                return state
+            await self._store.commit(self._write(state, transition, campaign, request_id))
+            self._committed(key, state, transition, campaign)
+            return transition.state
+
+    async def load(self, namespace: str, activation_id: str) -> ActivationState:
+        """The activation's current state (from memory when it is open)."""
+        state = self._open.get((namespace, activation_id))
+        if state is not None:
+            return state
+        row = await self._store.get_activation(namespace, activation_id)
+        if row is None:
+            raise NotFoundError(
+                f"activation {activation_id!r} not found in namespace {namespace!r}"
+            )
+        return state_of(row)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _lock(self, key: Key) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    def _context(self) -> Context:
+        return Context(now=self._clock(), site=self._config.site_id)
+
+    def _write(
+        self,
+        before: ActivationState,
+        transition: Transition,
+        campaign: CompiledCampaign,
+        request_id: str,
+    ) -> ActivationWrite:
+        state = transition.state
+        timers = {k: t.due for k, t in state.timers.items()}
+        changed = timers != {k: t.due for k, t in before.timers.items()}
+        expire = None
+        if state.close_time is not None:
+            retention = campaign.spec.retention
+            seconds = retention.total_seconds() if retention else self._config.retention_seconds
+            expire = state.close_time + seconds
+        return ActivationWrite(
+            row=row_of(state),
+            events=[event_row(e) for e in transition.events],
+            timers=timers if changed else None,
+            expire_time=expire,
+            request_id=request_id,
+            expected_sequence=before.last_sequence,
+        )
+
+    def _committed(
+        self, key: Key, before: ActivationState, transition: Transition, campaign: CompiledCampaign
+    ) -> None:
+        state = transition.state
+        if state.status.terminal:
+            self._open.pop(key, None)
+        else:
+            self._open[key] = state
+        for timer_id, timer in state.timers.items():
+            previous = before.timers.get(timer_id)
+            if previous is None or previous.due != timer.due:
+                self.timers.arm((*key, timer_id), timer.due)
+        for command in transition.commands:
+            if isinstance(command, RunStage):
+                self._run_stage(state, campaign, command)
+            elif isinstance(command, CancelStage):
+                task = self._runs.pop((*key, command.run_id), None)
+                if task is not None:
+                    task.cancel()
+        self.watchers.publish(key, transition.events)
+
+    def _run_stage(
+        self, state: ActivationState, campaign: CompiledCampaign, command: RunStage
+    ) -> None:
+        if self._stopping:
+            return
+        call = StageCall(
+            namespace=state.namespace,
+            campaign=state.campaign,
+            activation_id=state.id,
+            stage=command.stage,
+            generation=command.generation,
+            previous_stage=command.previous_stage,
+            site=self._config.site_id,
+            attempt=command.attempt,
+            inputs=command.inputs,
+            config=command.config,
+            state=command.state,
+        )
+        run_key = (state.namespace, state.id, command.run_id)
+        task = asyncio.create_task(self._execute(call, command))
+        self._runs[run_key] = task
+        task.add_done_callback(
+            lambda _t: self._runs.pop(run_key, None) if self._runs.get(run_key) is _t else None
+        )
+
+    async def _execute(self, call: StageCall, command: RunStage) -> None:
+        provider = self._providers[command.provider]
+        try:
+            outputs = await provider.run(call)
+            _check_size(outputs, self._config.max_payload_bytes)
+            result = StageResult(command.run_id, command.attempt, outputs=outputs)
+        except asyncio.CancelledError:
+            raise
+        except StageError as exc:
+            result = StageResult(command.run_id, command.attempt, error=exc.as_failure())
+        except Exception as exc:  # a provider bug must fail the stage, not the plane
+            log.exception(
+                "provider %s failed on %s/%s", command.provider, call.activation_id, call.stage
+            )
+            error = {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
+            result = StageResult(command.run_id, command.attempt, error=error)
+        try:
+            await self.submit(call.namespace, call.activation_id, result)
+        except Exception:
+            if not self._stopping:
+                log.exception(
+                    "could not record the result of %s/%s", call.activation_id, call.stage
+                )
+
+    async def _fire_timer(self, key: TimerKey) -> None:
+        namespace, activation_id, timer_id = key
+        if (namespace, activation_id) not in self._open:
+            return
+        await self.submit(namespace, activation_id, TimerFired(timer_id))
+
+
+def _check_size(outputs: dict[str, Any], limit: int) -> None:
+    size = len(json.dumps(outputs, default=str))
+    if size > limit:
+        raise StageError(
+            f"outputs are {size} bytes, over the {limit}-byte limit",
+            type="OutputsTooLarge",
+            non_retryable=True,
+        )
+
+
+def _rerun(state: ActivationState, run_id: str) -> RunStage:
+    run = state.run(run_id)
+    assert run is not None
+    previous_outputs = state.outputs.get(run.stage)
+    return RunStage(
+        run_id=run.run_id,
+        attempt=run.attempt,
+        stage=run.stage,
+        provider=run.provider,
+        config=run.config,
+        inputs=run.inputs or {},
+        previous_stage=run.previous_stage,
+        generation=int(run.run_id),
+        state=previous_outputs.get("__state") if isinstance(previous_outputs, dict) else None,
+    )
+
+
+def state_of(row: ActivationRow) -> ActivationState:
+    return ActivationState.model_validate_json(row.snapshot)
+
+
+def row_of(state: ActivationState) -> ActivationRow:
+    return ActivationRow(
+        namespace=state.namespace,
+        id=state.id,
+        campaign=state.campaign,
+        version=state.version,
+        status=state.status.value,
+        create_time=state.create_time,
+        close_time=state.close_time,
+        last_sequence=state.last_sequence,
+        snapshot=state.model_dump_json(),
+    )
+
+
+def event_row(event: Event) -> EventRow:
+    return EventRow(
+        sequence=event.sequence,
+        time=event.time,
+        type=event.type.value,
+        stage=event.stage,
+        data=json.dumps(event.data, separators=(",", ":")),
+    )
+
+
+def event_of(row: EventRow) -> Event:
+    return Event.model_validate(
+        {
+            "sequence": row.sequence,
+            "time": row.time,
+            "type": row.type,
+            "stage": row.stage,
+            "data": json.loads(row.data),
+        }
+    )

@@ -1,0 +1,363 @@
+"""The plane: the runtime's public face, one method per RPC (``VerbNoun`` -> ``verb_noun``)."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from partita.engine import (
+    ActivationState,
+    Advance,
+    Cancel,
+    CompiledCampaign,
+    Event,
+    Signal,
+    Start,
+    Terminate,
+    apply,
+)
+from partita.errors import InvalidInputError, NotFoundError, UnavailableError
+from partita.model.campaign import PARTITA_API, Campaign
+from partita.model.documents import check_name, load_documents
+from partita.providers import Provider, builtin_providers
+from partita.runtime.catalog import Catalog
+from partita.runtime.config import PlaneConfig
+from partita.runtime.driver import Driver, event_of, state_of
+from partita.store import ActivationFilter, Page, SqliteStore, Store
+
+log = logging.getLogger("partita.plane")
+
+MAX_PAGE = 1000
+
+
+class PlaneState(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class WatchItem:
+    """One event of a watched activation, with the activation's state right after it."""
+
+    event: Event
+    activation: ActivationState
+
+
+class Plane:
+    """A site plane's runtime: campaigns, activations, timers, retention, recovery.
+
+    Lifecycle: ``await start()`` (or ``async with``), then ``await shutdown()``, which is
+    idempotent and flushes every pending commit.
+    """
+
+    def __init__(
+        self,
+        config: PlaneConfig,
+        *,
+        store: Store | None = None,
+        providers: dict[str, Provider] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store: Store = store or SqliteStore(config.db, synchronous=config.synchronous)
+        self.providers = providers if providers is not None else builtin_providers()
+        self.catalog = Catalog(self.store, sorted(self.providers))
+        self.clock = clock
+        self.driver = Driver(self.store, self.catalog, self.providers, config, clock)
+        self.state = PlaneState.NEW
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Plane:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    async def start(self) -> None:
+        await self.store.open()
+        recovered = await self.driver.recover()
+        if recovered:
+            log.info("recovered %d open activations", recovered)
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="partita-sweeper")
+        self.state = PlaneState.RUNNING
+
+    async def shutdown(self) -> None:
+        if self.state in (PlaneState.STOPPING, PlaneState.STOPPED):
+            return
+        self.state = PlaneState.STOPPING
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self.driver.shutdown()
+        for provider in self.providers.values():
+            await provider.aclose()
+        await self.store.close()
+        self.state = PlaneState.STOPPED
+
+    def _check_running(self) -> None:
+        if self.state is not PlaneState.RUNNING:
+            raise UnavailableError()
+
+    # -- campaigns ---------------------------------------------------------------------------
+
+    async def create_campaign(
+        self,
+        namespace: str,
+        name: str,
+        spec: dict[str, Any] | None,
+        document: str = "",
+        request_id: str = "",
+    ) -> tuple[Campaign, bool]:
+        self._check_running()
+        api_version = PARTITA_API
+        if document:
+            docs = [d for d in load_documents(document) if d.kind == "Campaign"]
+            if len(docs) != 1:
+                raise InvalidInputError.field("document", "must hold exactly one Campaign document")
+            doc = docs[0]
+            name, spec, api_version = doc.name, doc.spec, doc.api_version
+            namespace = namespace or doc.namespace
+        if spec is None:
+            raise InvalidInputError.field("spec", "is required (or give a document)")
+        return await self.catalog.create(
+            namespace or self.config.default_namespace, name, spec, api_version, request_id
+        )
+
+    async def validate_campaign(
+        self, name: str, spec: dict[str, Any] | None, document: str = ""
+    ) -> list[Any]:
+        """The problems with a campaign, as field violations (empty when it is valid)."""
+        try:
+            if document:
+                docs = [d for d in load_documents(document) if d.kind == "Campaign"]
+                if len(docs) != 1:
+                    raise InvalidInputError.field(
+                        "document", "must hold exactly one Campaign document"
+                    )
+                self.catalog.validate(docs[0].name, docs[0].spec, docs[0].api_version)
+            else:
+                if spec is None:
+                    raise InvalidInputError.field("spec", "is required (or give a document)")
+                self.catalog.validate(name, spec, PARTITA_API)
+        except InvalidInputError as exc:
+            return exc.violations
+        return []
+
+    async def get_campaign(self, namespace: str, name: str, version: int = 0) -> Campaign:
+        check_name("name", name)
+        return await self.catalog.get(namespace or self.config.default_namespace, name, version)
+
+    async def list_campaigns(
+        self,
+        namespace: str,
+        name_prefix: str = "",
+        all_versions: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[Campaign], str]:
+        page = _page(page_size, page_token)
+        found = await self.catalog.list(
+            namespace or self.config.default_namespace, name_prefix, all_versions, page
+        )
+        token = _token((found[-1].name, found[-1].version)) if len(found) == page.size else ""
+        return found, token
+
+    async def delete_campaign(self, namespace: str, name: str, version: int = 0) -> int:
+        self._check_running()
+        check_name("name", name)
+        return await self.catalog.delete(namespace or self.config.default_namespace, name, version)
+
+    # -- activations -------------------------------------------------------------------------
+
+    async def start_activation(
+        self,
+        namespace: str,
+        campaign: str,
+        *,
+        version: int = 0,
+        activation_id: str = "",
+        inputs: dict[str, Any] | None = None,
+        request_id: str = "",
+        start_stage: str = "",
+    ) -> tuple[ActivationState, bool]:
+        self._check_running()
+        namespace = namespace or self.config.default_namespace
+        check_name("campaign", campaign)
+        if activation_id:
+            check_name("activation_id", activation_id)
+        inputs = inputs or {}
+        self._check_payload("inputs", inputs)
+        if request_id:
+            seen = await self.store.activation_for_request(namespace, request_id)
+            if seen:
+                return await self.driver.load(namespace, seen), False
+        stored = await self.catalog.get(namespace, campaign, version)
+        compiled: CompiledCampaign = self.catalog.compile(stored)
+        request = Start(
+            campaign=campaign, version=stored.version, inputs=inputs, start_stage=start_stage
+        )
+        return await self.driver.start(
+            namespace, activation_id or str(uuid.uuid4()), compiled, request, request_id
+        )
+
+    async def get_activation(self, namespace: str, activation_id: str) -> ActivationState:
+        check_name("activation_id", activation_id)
+        return await self.driver.load(namespace or self.config.default_namespace, activation_id)
+
+    async def list_activations(
+        self,
+        namespace: str,
+        *,
+        statuses: tuple[str, ...] = (),
+        campaign: str = "",
+        created_after: float | None = None,
+        created_before: float | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> tuple[list[ActivationState], str]:
+        page = _page(page_size, page_token)
+        where = ActivationFilter(
+            namespace=namespace or self.config.default_namespace,
+            statuses=statuses,
+            campaign=campaign,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        rows = await self.store.list_activations(where, page)
+        token = _token((rows[-1].create_time, rows[-1].id)) if len(rows) == page.size else ""
+        return [state_of(r) for r in rows], token
+
+    async def cancel_activation(
+        self, namespace: str, activation_id: str, reason: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Cancel(reason), request_id)
+
+    async def terminate_activation(
+        self, namespace: str, activation_id: str, reason: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Terminate(reason), request_id)
+
+    async def signal_activation(
+        self,
+        namespace: str,
+        activation_id: str,
+        event: str,
+        data: dict[str, Any] | None = None,
+        request_id: str = "",
+    ) -> ActivationState:
+        if not event:
+            raise InvalidInputError.field("event", "is required")
+        data = data or {}
+        self._check_payload("data", data)
+        return await self._submit(namespace, activation_id, Signal(event, data), request_id)
+
+    async def advance_activation(
+        self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Advance(stage), request_id)
+
+    async def get_activation_history(
+        self, namespace: str, activation_id: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[Event], str]:
+        namespace = namespace or self.config.default_namespace
+        await self.get_activation(namespace, activation_id)
+        page = _page(page_size, page_token)
+        after = int(page.after[0]) if page.after else 0
+        rows = await self.store.history(namespace, activation_id, after, page.size)
+        events = [event_of(r) for r in rows]
+        token = _token((events[-1].sequence,)) if len(events) == page.size else ""
+        return events, token
+
+    async def watch_activation(
+        self, namespace: str, activation_id: str, from_sequence: int = 0
+    ) -> AsyncIterator[WatchItem]:
+        """Every event after ``from_sequence`` with the state after it, live, until the end.
+
+        The watcher folds the history itself, so each item carries the exact state after its
+        event; the stream ends after the activation's closing event.
+        """
+        namespace = namespace or self.config.default_namespace
+        await self.get_activation(namespace, activation_id)
+        key = (namespace, activation_id)
+        queue = self.driver.watchers.subscribe(key)
+        try:
+            state = ActivationState(namespace=namespace, id=activation_id)
+            after = 0
+            while True:
+                rows = await self.store.history(namespace, activation_id, after, MAX_PAGE)
+                for row in rows:
+                    event = event_of(row)
+                    apply(state, event)
+                    if event.sequence > from_sequence:
+                        yield WatchItem(event, state.model_copy(deep=True))
+                if len(rows) < MAX_PAGE:
+                    break
+                after = rows[-1].sequence
+            while not state.status.terminal:
+                live = await queue.get()
+                if live is None:
+                    return
+                if live.sequence <= state.last_sequence:
+                    continue
+                apply(state, live)
+                if live.sequence > from_sequence:
+                    yield WatchItem(live, state.model_copy(deep=True))
+        finally:
+            self.driver.watchers.unsubscribe(key, queue)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _submit(
+        self, namespace: str, activation_id: str, request: Any, request_id: str
+    ) -> ActivationState:
+        self._check_running()
+        check_name("activation_id", activation_id)
+        return await self.driver.submit(
+            namespace or self.config.default_namespace, activation_id, request, request_id
+        )
+
+    def _check_payload(self, field: str, value: dict[str, Any]) -> None:
+        size = len(json.dumps(value, default=str))
+        if size > self.config.max_payload_bytes:
+            raise InvalidInputError.field(
+                field, f"is {size} bytes as JSON, over the limit of {self.config.max_payload_bytes}"
+            )
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                while await self.store.sweep(self.clock()) > 0:
+                    pass
+            except Exception:
+                log.exception("retention sweep failed")
+            await asyncio.sleep(self.config.sweep_interval_seconds)
+
+
+def _page(size: int, token: str) -> Page:
+    if size < 0:
+        raise InvalidInputError.field("page_size", "must not be negative")
+    size = min(size or 100, MAX_PAGE)
+    if not token:
+        return Page(size=size)
+    try:
+        after = tuple(json.loads(bytes.fromhex(token).decode()))
+    except ValueError:
+        raise InvalidInputError.field("page_token", "is not a token this plane gave out") from None
+    return Page(size=size, after=after)
+
+
+def _token(after: tuple[Any, ...]) -> str:
+    return json.dumps(list(after)).encode().hex()
+
+
+__all__ = ["NotFoundError", "Plane", "PlaneConfig", "PlaneState", "WatchItem"]

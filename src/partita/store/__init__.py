@@ -1,0 +1,27 @@
+"""Durable state behind one Store protocol; SQLite is the embedded default."""
+
+from partita.store.base import (
+    ActivationFilter,
+    ActivationRow,
+    ActivationWrite,
+    CampaignRow,
+    EventRow,
+    NewActivation,
+    Page,
+    Store,
+    TimerRow,
+)
+from partita.store.sqlite import SqliteStore
+
+__all__ = [
+    "ActivationFilter",
+    "ActivationRow",
+    "ActivationWrite",
+    "CampaignRow",
+    "EventRow",
+    "NewActivation",
+    "Page",
+    "SqliteStore",
+    "Store",
+    "TimerRow",
+]

@@ -1,0 +1,1 @@
+"""The Python worker SDK: a thin client over WorkerService (arrives with the workers issue)."""
