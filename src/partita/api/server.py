@@ -91,6 +91,7 @@ class PlaneServer:
     async def shutdown(self, grace: float | None = None) -> None:
         """Answer in-flight calls (up to ``grace`` seconds), then stop the plane. Idempotent."""
         await self.health.enter_graceful_shutdown()
+        self.plane.end_watches()
         await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
         await self.plane.shutdown()
 

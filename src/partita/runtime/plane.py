@@ -104,6 +104,10 @@ class Plane:
         await self.store.close()
         self.state = PlaneState.STOPPED
 
+    def end_watches(self) -> None:
+        """End every WatchActivation stream (UNAVAILABLE), so that a shutdown need not wait."""
+        self.driver.watchers.close_all()
+
     def _check_running(self) -> None:
         if self.state is not PlaneState.RUNNING:
             raise UnavailableError()
@@ -306,7 +310,7 @@ class Plane:
             while not state.status.terminal:
                 live = await queue.get()
                 if live is None:
-                    return
+                    raise UnavailableError("the plane is shutting down; watch again to resume")
                 if live.sequence <= state.last_sequence:
                     continue
                 apply(state, live)
