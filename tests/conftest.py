@@ -19,14 +19,14 @@ def free_port() -> int:
 
 
 async def assert_eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 20.0, interval: float = 0.05
+    probe: Callable[[], Awaitable[T]], *, within: float = 20.0, interval: float = 0.05
 ) -> T:
-    """Call ``probe`` until it returns a truthy value (returned) or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
+    """Call ``probe`` until it returns a truthy value (returned) or ``within`` seconds pass."""
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await probe()
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import signal
 import subprocess
@@ -32,7 +33,10 @@ spec:
   stages:
     prepare: {provider: mock, stageSelector: pause}
     pause: {provider: delay, config: {duration: 1500ms}, stageSelector: count}
-    count: {provider: counter, inputs: {n: 1}, stageSelector: "${{ outputs.count.n < 2 ? 'pause' : 'finish' }}"}
+    count:
+      provider: counter
+      inputs: {n: 1}
+      stageSelector: "${{ outputs.count.n < 2 ? 'pause' : 'finish' }}"
     finish: {provider: mock, inputs: {seen: "${{ inputs.payload }}"}}
 """
 STAGE_RUNS = 6  # prepare, pause, count, pause, count, finish
@@ -48,9 +52,18 @@ class PlaneProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "partita.cli.main", "site", "--listen", self.address,
-             "--db", str(self.db)],
-            stdout=subprocess.DEVNULL, stderr=self.log,
+            [
+                sys.executable,
+                "-m",
+                "partita.cli.main",
+                "site",
+                "--listen",
+                self.address,
+                "--db",
+                str(self.db),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
         )
 
     def kill(self) -> None:
@@ -84,7 +97,7 @@ async def _serving(address: str) -> grpc.aio.Channel:
             await channel.close()
             return None
 
-    return await assert_eventually(connect, timeout=30)
+    return await assert_eventually(connect, within=30)
 
 
 async def _statuses(channel: grpc.aio.Channel) -> collections.Counter[str]:
@@ -104,8 +117,11 @@ async def _delayed(channel: grpc.aio.Channel, minimum: int) -> bool:
     """True once at least ``minimum`` activations sit in a ``delay`` stage."""
     stub = AG.ActivationServiceStub(channel)
     page = await stub.ListActivations(A.ListActivationsRequest(page_size=500))
-    waiting = sum(1 for a in page.activations if a.current_stage == "pause"
-                  and a.status == common_pb2.ACTIVATION_STATUS_RUNNING)
+    waiting = sum(
+        1
+        for a in page.activations
+        if a.current_stage == "pause" and a.status == common_pb2.ACTIVATION_STATUS_RUNNING
+    )
     return waiting >= minimum
 
 
@@ -115,10 +131,13 @@ async def test_repeated_sigkill_loses_nothing_and_doubles_nothing(plane: PlanePr
     await CG.CampaignServiceStub(channel).CreateCampaign(C.CreateCampaignRequest(document=CAMPAIGN))
     stub = AG.ActivationServiceStub(channel)
     for i in range(ACTIVATIONS):
-        inputs = json_format.ParseDict({"payload": f"p{i}", "i": i}, A.StartActivationRequest().inputs)
+        inputs = json_format.ParseDict(
+            {"payload": f"p{i}", "i": i}, A.StartActivationRequest().inputs
+        )
         await stub.StartActivation(
-            A.StartActivationRequest(campaign="crashy", activation_id=f"act-{i}", inputs=inputs,
-                                     request_id=f"req-{i}")
+            A.StartActivationRequest(
+                campaign="crashy", activation_id=f"act-{i}", inputs=inputs, request_id=f"req-{i}"
+            )
         )
     await assert_eventually(lambda: _delayed(channel, ACTIVATIONS // 2))
     await channel.close()
@@ -127,7 +146,7 @@ async def test_repeated_sigkill_loses_nothing_and_doubles_nothing(plane: PlanePr
     for _ in range(2):  # restart, let it get into the middle of things again, kill again
         plane.start()
         channel = await _serving(plane.address)
-        await assert_eventually(lambda: _delayed(channel, 1))
+        await assert_eventually(functools.partial(_delayed, channel, 1))
         await channel.close()
         plane.kill()
 
@@ -136,17 +155,21 @@ async def test_repeated_sigkill_loses_nothing_and_doubles_nothing(plane: PlanePr
     # A client retrying its starts after the crash creates nothing new.
     for i in range(ACTIVATIONS):
         response = await stub_for(channel).StartActivation(
-            A.StartActivationRequest(campaign="crashy", activation_id=f"act-{i}", request_id=f"req-{i}")
+            A.StartActivationRequest(
+                campaign="crashy", activation_id=f"act-{i}", request_id=f"req-{i}"
+            )
         )
         assert not response.started
 
     async def all_completed() -> bool:
         return (await _statuses(channel)) == {"ACTIVATION_STATUS_COMPLETED": ACTIVATIONS}
 
-    await assert_eventually(all_completed, timeout=60)
+    await assert_eventually(all_completed, within=60)
     stub = stub_for(channel)
     for i in range(ACTIVATIONS):
-        activation = (await stub.GetActivation(A.GetActivationRequest(activation_id=f"act-{i}"))).activation
+        activation = (
+            await stub.GetActivation(A.GetActivationRequest(activation_id=f"act-{i}"))
+        ).activation
         inputs = json_format.MessageToDict(activation.inputs)
         assert inputs == {"payload": f"p{i}", "i": i}
         assert json_format.MessageToDict(activation.outputs)["finish"]["seen"] == f"p{i}"
@@ -174,13 +197,15 @@ def stub_for(channel: grpc.aio.Channel) -> AG.ActivationServiceStub:
 
 def _event(message: common_pb2.Event) -> Event:
     data = json_format.MessageToDict(message.data)
-    return Event.model_validate({
-        "sequence": message.sequence,
-        "time": message.time.ToNanoseconds() / 1e9,
-        "type": common_pb2.EventType.Name(message.type).removeprefix("EVENT_TYPE_"),
-        "stage": message.stage,
-        "data": _ints(data),
-    })
+    return Event.model_validate(
+        {
+            "sequence": message.sequence,
+            "time": message.time.ToNanoseconds() / 1e9,
+            "type": common_pb2.EventType.Name(message.type).removeprefix("EVENT_TYPE_"),
+            "stage": message.stage,
+            "data": _ints(data),
+        }
+    )
 
 
 def _ints(value: object) -> object:

@@ -42,7 +42,10 @@ def test_symphony_hello_world_loads() -> None:
     assert compiled.stages["mock"].provider == "mock"
     request = activation_document(activation)
     assert (request.activation_id, request.campaign, request.inputs) == (
-        "hello-world-activation", "hello-world", {"foo": "bar"})
+        "hello-world-activation",
+        "hello-world",
+        {"foo": "bar"},
+    )
 
 
 def violations(spec: dict[str, object]) -> list[str]:
@@ -52,22 +55,47 @@ def violations(spec: dict[str, object]) -> list[str]:
     return [v.field for v in caught.value.violations]
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"firstStage": "x", "stages": {"a": {"provider": "mock"}}}, "spec.firstStage"),
-    ({"firstStage": "a", "stages": {"a": {"provider": "ghost"}}}, "spec.stages.a.provider"),
-    ({"firstStage": "a", "stages": {"a": {"provider": "mock", "inputs": {"x": "${{ inputs.( }}"}}}},
-     "spec.stages.a.inputs"),
-    ({"firstStage": "a", "stages": {"a": {"provider": "mock", "stageSelector": "${{ nope }}"}}},
-     "spec.stages.a.stageSelector"),
-    ({"firstStage": "a", "stages": {"a": {"provider": "mock", "stageSelector": "b"}}},
-     "spec.stages.a.stageSelector"),
-    ({"firstStage": "a", "timeout": "soon", "stages": {"a": {"provider": "mock"}}}, "spec.timeout"),
-    ({"firstStage": "a", "stages": {"a": {"provider": "delay", "config": {"duration": "forever"}}}},
-     "spec.stages.a.config.duration"),
-    ({"firstStage": "a", "stages": {}}, "spec.stages"),
-    ({"firstStage": "a", "stages": {"a": {"provider": "mock", "colour": "red"}}},
-     "spec.stages.a.colour"),
-])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"firstStage": "x", "stages": {"a": {"provider": "mock"}}}, "spec.firstStage"),
+        ({"firstStage": "a", "stages": {"a": {"provider": "ghost"}}}, "spec.stages.a.provider"),
+        (
+            {
+                "firstStage": "a",
+                "stages": {"a": {"provider": "mock", "inputs": {"x": "${{ inputs.( }}"}}},
+            },
+            "spec.stages.a.inputs",
+        ),
+        (
+            {
+                "firstStage": "a",
+                "stages": {"a": {"provider": "mock", "stageSelector": "${{ nope }}"}},
+            },
+            "spec.stages.a.stageSelector",
+        ),
+        (
+            {"firstStage": "a", "stages": {"a": {"provider": "mock", "stageSelector": "b"}}},
+            "spec.stages.a.stageSelector",
+        ),
+        (
+            {"firstStage": "a", "timeout": "soon", "stages": {"a": {"provider": "mock"}}},
+            "spec.timeout",
+        ),
+        (
+            {
+                "firstStage": "a",
+                "stages": {"a": {"provider": "delay", "config": {"duration": "forever"}}},
+            },
+            "spec.stages.a.config.duration",
+        ),
+        ({"firstStage": "a", "stages": {}}, "spec.stages"),
+        (
+            {"firstStage": "a", "stages": {"a": {"provider": "mock", "colour": "red"}}},
+            "spec.stages.a.colour",
+        ),
+    ],
+)
 def test_validation_names_the_stage_and_field(spec: dict[str, object], field: str) -> None:
     assert field in violations(spec)
 
@@ -82,7 +110,10 @@ def test_templates_keep_types_or_join_text() -> None:
     env = {"inputs": {"n": 2, "sites": ["a", "b"]}}
     cel = CelEvaluator()
     assert Template.compile("${{ inputs.sites }}", cel).render(env) == ["a", "b"]
-    assert Template.compile("n=${{ inputs.n }} of ${{ size(inputs.sites) }}", cel).render(env) == "n=2 of 2"
+    assert (
+        Template.compile("n=${{ inputs.n }} of ${{ size(inputs.sites) }}", cel).render(env)
+        == "n=2 of 2"
+    )
     assert Template.compile({"x": ["${{ inputs.n * 2 }}"]}, cel).render(env) == {"x": [4]}
     assert Template.compile("${{ '}}' }}", cel).render(env) == "}}"
     assert Template.compile("plain", cel).is_static
@@ -92,7 +123,9 @@ def test_templates_keep_types_or_join_text() -> None:
         Template.compile("${{ inputs.missing }}", cel).render(env)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("500ms", 0.5), ("30s", 30), ("1h30m", 5400), ("2d", 172800), (5, 5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("500ms", 0.5), ("30s", 30), ("1h30m", 5400), ("2d", 172800), (5, 5)]
+)
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text).total_seconds() == seconds
     assert parse_duration(format_duration(parse_duration(text))).total_seconds() == seconds

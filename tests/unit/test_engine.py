@@ -54,7 +54,9 @@ class Run:
     def types(self) -> list[str]:
         return [e.type.value for e in self.events]
 
-    def finish_inline(self, transition: Transition, outputs: dict[str, Any] | None = None) -> Transition:
+    def finish_inline(
+        self, transition: Transition, outputs: dict[str, Any] | None = None
+    ) -> Transition:
         """Answer the one RunStage command of ``transition`` with ``outputs``."""
         (command,) = [c for c in transition.commands if isinstance(c, RunStage)]
         return self.send(StageResult(command.run_id, command.attempt, outputs=outputs or {}))
@@ -78,7 +80,10 @@ def test_a_stage_without_inputs_receives_the_activation_inputs() -> None:
     assert run.state.status is Status.COMPLETED
     assert run.state.outputs == {"mock": {"foo": "bar"}}
     assert run.types() == [
-        "ACTIVATION_STARTED", "STAGE_STARTED", "STAGE_COMPLETED", "ACTIVATION_COMPLETED"
+        "ACTIVATION_STARTED",
+        "STAGE_STARTED",
+        "STAGE_COMPLETED",
+        "ACTIVATION_COMPLETED",
     ]
 
 
@@ -160,8 +165,11 @@ def test_handle_errors_lets_the_selector_see_the_failure() -> None:
 
 
 def test_a_selector_loop_ends_at_the_stage_run_bound() -> None:
-    spec = {"firstStage": "loop", "maxStageRuns": 5,
-            "stages": {"loop": {"provider": "noop", "stageSelector": "loop"}}}
+    spec = {
+        "firstStage": "loop",
+        "maxStageRuns": 5,
+        "stages": {"loop": {"provider": "noop", "stageSelector": "loop"}},
+    }
     run = Run(spec)
     transition = run.send(Start("c", 1, {}))
     while run.state.status is Status.RUNNING:
@@ -172,8 +180,10 @@ def test_a_selector_loop_ends_at_the_stage_run_bound() -> None:
 
 
 def test_a_selector_naming_no_stage_fails_with_the_reason() -> None:
-    spec = {"firstStage": "a",
-            "stages": {"a": {"provider": "mock", "stageSelector": "${{ 'ghost' }}"}}}
+    spec = {
+        "firstStage": "a",
+        "stages": {"a": {"provider": "mock", "stageSelector": "${{ 'ghost' }}"}},
+    }
     run = Run(spec)
     run.finish_inline(run.send(Start("c", 1, {})))
     assert run.state.status is Status.FAILED
@@ -181,8 +191,10 @@ def test_a_selector_naming_no_stage_fails_with_the_reason() -> None:
 
 
 def test_delay_is_a_durable_timer() -> None:
-    spec = {"firstStage": "wait", "stages": {"wait": {"provider": "delay",
-                                                       "config": {"duration": "30s"}}}}
+    spec = {
+        "firstStage": "wait",
+        "stages": {"wait": {"provider": "delay", "config": {"duration": "30s"}}},
+    }
     run = Run(spec)
     transition = run.send(Start("c", 1, {}), at=100.0)
     assert transition.commands == []
@@ -194,12 +206,18 @@ def test_delay_is_a_durable_timer() -> None:
 
 
 def test_wait_takes_a_signal_even_one_that_came_early() -> None:
-    spec = {"firstStage": "first", "stages": {
-        "first": {"provider": "mock", "stageSelector": "gate"},
-        "gate": {"provider": "wait", "config": {"event": "approve"},
-                 "stageSelector": "${{ trigger.data.ok ? 'after' : '' }}"},
-        "after": {"provider": "noop"},
-    }}
+    spec = {
+        "firstStage": "first",
+        "stages": {
+            "first": {"provider": "mock", "stageSelector": "gate"},
+            "gate": {
+                "provider": "wait",
+                "config": {"event": "approve"},
+                "stageSelector": "${{ trigger.data.ok ? 'after' : '' }}",
+            },
+            "after": {"provider": "noop"},
+        },
+    }
     run = Run(spec)
     first = run.send(Start("c", 1, {}))
     run.send(Signal("approve", {"ok": True}))  # before the gate: buffered
@@ -212,18 +230,30 @@ def test_wait_takes_a_signal_even_one_that_came_early() -> None:
 
 
 def test_wait_times_out() -> None:
-    spec = {"firstStage": "gate", "stages": {
-        "gate": {"provider": "wait", "config": {"event": "go", "timeout": "1m"}}}}
+    spec = {
+        "firstStage": "gate",
+        "stages": {"gate": {"provider": "wait", "config": {"event": "go", "timeout": "1m"}}},
+    }
     run = Run(spec)
     run.send(Start("c", 1, {}), at=0.0)
     run.send(TimerFired("wait:1"), at=60.0)
     assert run.state.status is Status.FAILED
-    assert run.state.runs[0].error == {"type": "Timeout", "message": "no 'go' signal arrived in time"}
+    assert run.state.runs[0].error == {
+        "type": "Timeout",
+        "message": "no 'go' signal arrived in time",
+    }
 
 
 def test_retries_back_off_then_succeed() -> None:
-    spec = {"firstStage": "a", "stages": {"a": {"provider": "mock", "retry": {
-        "maximumAttempts": 3, "initialInterval": "2s", "backoffCoefficient": 3}}}}
+    spec = {
+        "firstStage": "a",
+        "stages": {
+            "a": {
+                "provider": "mock",
+                "retry": {"maximumAttempts": 3, "initialInterval": "2s", "backoffCoefficient": 3},
+            }
+        },
+    }
     run = Run(spec)
     run.send(Start("c", 1, {}), at=0.0)
     run.send(StageResult("1", 1, error={"type": "Flaky", "message": "no"}), at=1.0)
@@ -242,8 +272,15 @@ def test_retries_back_off_then_succeed() -> None:
 
 
 def test_non_retryable_errors_fail_at_once() -> None:
-    spec = {"firstStage": "a", "stages": {"a": {"provider": "mock", "retry": {
-        "maximumAttempts": 5, "nonRetryableErrors": ["BadRef"]}}}}
+    spec = {
+        "firstStage": "a",
+        "stages": {
+            "a": {
+                "provider": "mock",
+                "retry": {"maximumAttempts": 5, "nonRetryableErrors": ["BadRef"]},
+            }
+        },
+    }
     run = Run(spec)
     run.send(Start("c", 1, {}))
     run.send(StageResult("1", 1, error={"type": "BadRef", "message": "no such ref"}))
@@ -251,8 +288,17 @@ def test_non_retryable_errors_fail_at_once() -> None:
 
 
 def test_symphony_retry_spelling() -> None:
-    spec = {"firstStage": "a", "selfDriving": True, "stages": {"a": {
-        "name": "a", "provider": "providers.stage.mock", "retry": {"maxRetries": 1, "interval": "5s"}}}}
+    spec = {
+        "firstStage": "a",
+        "selfDriving": True,
+        "stages": {
+            "a": {
+                "name": "a",
+                "provider": "providers.stage.mock",
+                "retry": {"maxRetries": 1, "interval": "5s"},
+            }
+        },
+    }
     run = Run(spec, "workflow.symphony/v1")
     run.send(Start("c", 1, {}), at=0.0)
     run.send(StageResult("1", 1, error={"type": "X", "message": "x"}))
@@ -272,10 +318,13 @@ def test_activation_timeout() -> None:
     assert run.send(StageResult("1", 1, outputs={})).events == []
 
 
-@pytest.mark.parametrize(("request_", "status"), [
-    (Cancel("no longer needed"), Status.CANCELLED),
-    (Terminate("stuck"), Status.TERMINATED),
-])
+@pytest.mark.parametrize(
+    ("request_", "status"),
+    [
+        (Cancel("no longer needed"), Status.CANCELLED),
+        (Terminate("stuck"), Status.TERMINATED),
+    ],
+)
 def test_cancel_and_terminate(request_: Input, status: Status) -> None:
     run = Run(chain("a", "b"))
     run.send(Start("c", 1, {}))
@@ -290,9 +339,16 @@ def test_cancel_and_terminate(request_: Input, status: Status) -> None:
 
 
 def test_counter_state_comes_back_on_the_next_run() -> None:
-    spec = {"firstStage": "count", "stages": {"count": {
-        "provider": "counter", "inputs": {"n": 1},
-        "stageSelector": "${{ outputs.count.n < 3 ? 'count' : '' }}"}}}
+    spec = {
+        "firstStage": "count",
+        "stages": {
+            "count": {
+                "provider": "counter",
+                "inputs": {"n": 1},
+                "stageSelector": "${{ outputs.count.n < 3 ? 'count' : '' }}",
+            }
+        },
+    }
     run = Run(spec)
     transition = run.send(Start("c", 1, {}))
     states = []
@@ -307,8 +363,10 @@ def test_counter_state_comes_back_on_the_next_run() -> None:
 
 
 def test_a_bad_expression_at_run_time_fails_the_stage_with_its_reason() -> None:
-    spec = {"firstStage": "a", "stages": {"a": {"provider": "mock",
-                                                "inputs": {"x": "${{ inputs.missing.deep }}"}}}}
+    spec = {
+        "firstStage": "a",
+        "stages": {"a": {"provider": "mock", "inputs": {"x": "${{ inputs.missing.deep }}"}}},
+    }
     run = Run(spec)
     transition = run.send(Start("c", 1, {}))
     assert transition.commands == []
@@ -332,7 +390,9 @@ def test_events_are_numbered_from_one_and_carry_the_documented_keys() -> None:
     assert started.data["inputs"] == {"k": "v"} and started.stage == "a"
     assert stage_started.data["runId"] == "1" and stage_started.data["attempt"] == 1
     assert completed.data["outputs"] == {"o": 1}
-    assert closed.type is EventType.ACTIVATION_COMPLETED and closed.data["outputs"] == {"a": {"o": 1}}
+    assert closed.type is EventType.ACTIVATION_COMPLETED and closed.data["outputs"] == {
+        "a": {"o": 1}
+    }
 
 
 def test_handle_leaves_the_given_state_alone() -> None:

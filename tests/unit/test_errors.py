@@ -19,7 +19,9 @@ def _subclasses(cls: type[PartitaError]) -> set[type[PartitaError]]:
 
 
 def test_every_error_is_in_the_table() -> None:
-    defined = {v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, PartitaError)}
+    defined = {
+        v for v in vars(errors).values() if isinstance(v, type) and issubclass(v, PartitaError)
+    }
     assert defined == _subclasses(PartitaError) | {PartitaError}
     assert defined <= set(STATUS_OF)
 
@@ -35,7 +37,9 @@ def test_invalid_input_carries_bad_request_details() -> None:
     assert detail.field_violations[0].field == "spec.firstStage"
 
 
-def test_unknown_errors_become_internal_without_leaking_text(caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_errors_become_internal_without_leaking_text(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     code, message, _ = status_for(RuntimeError("secret detail"))
     assert code is grpc.StatusCode.INTERNAL
     assert "secret" not in message

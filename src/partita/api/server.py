@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from partita import __version__
+from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
 from partita.api.campaigns import CampaignServicer
 from partita.api.rpc import unimplemented
@@ -70,7 +71,15 @@ class PlaneServer:
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [*SERVICES.values(), health.SERVICE_NAME, reflection.SERVICE_NAME]
-        reflection.enable_server_reflection(names, self.server)
+        files = [
+            campaign_pb2.DESCRIPTOR,
+            activation_pb2.DESCRIPTOR,
+            worker_pb2.DESCRIPTOR,
+            schedule_pb2.DESCRIPTOR,
+            health_pb2.DESCRIPTOR,
+            reflection_pb2.DESCRIPTOR,
+        ]
+        api_reflection.enable(self.server, names, files)
 
     async def start(self) -> None:
         """Open the plane (recovery included), then listen on every address."""

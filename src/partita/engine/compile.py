@@ -53,12 +53,12 @@ def compile_campaign(
     stages: dict[str, CompiledStage] = {}
     default_retry = spec.defaults.retry or RetryPolicy()
 
-    def template(value: Any, where: str) -> Template:
+    def template(value: Any, where: str) -> Template | None:
         try:
             return Template.compile(value, evaluator)
         except ExpressionError as exc:
             violations.append(FieldViolation(where, f"invalid expression: {exc}"))
-            return Template.compile(None, evaluator)
+            return None
 
     for key, stage in spec.stages.items():
         where = f"spec.stages.{key}"
@@ -75,16 +75,17 @@ def compile_campaign(
         selector = None
         if stage.stage_selector:
             selector = template(stage.stage_selector, f"{where}.stageSelector")
-            if selector.is_static and stage.stage_selector not in spec.stages:
+            if selector and selector.is_static and stage.stage_selector not in spec.stages:
                 violations.append(
                     FieldViolation(
                         f"{where}.stageSelector", f"{stage.stage_selector!r} names no stage"
                     )
                 )
         violations.extend(_check_config(provider, stage.config, where))
-        stages[key] = CompiledStage(
-            key, stage, provider, inputs, config, selector, stage.retry or default_retry
-        )
+        if config is not None:
+            stages[key] = CompiledStage(
+                key, stage, provider, inputs, config, selector, stage.retry or default_retry
+            )
     if violations:
         raise InvalidInputError(violations)
     return CompiledCampaign(name, version, api_version, spec, stages)

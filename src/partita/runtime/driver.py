@@ -29,7 +29,7 @@ from partita.engine import (
     Transition,
     handle,
 )
-from partita.errors import NotFoundError
+from partita.errors import InvalidInputError, NotFoundError
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
@@ -128,8 +128,14 @@ class Driver:
             state = self._open.get(key)
             if state is None:
                 state = await self.load(namespace, activation_id)
-            if request_id and await self._store.activation_for_request(namespace, request_id):
-                return state
+            if request_id:
+                seen = await self._store.activation_for_request(namespace, request_id)
+                if seen == activation_id:
+                    return state  # a retry: the first call's change stands
+                if seen is not None:
+                    raise InvalidInputError.field(
+                        "request_id", f"was already used for activation {seen!r}"
+                    )
             campaign = await self._catalog.compiled(namespace, state.campaign, state.version)
             transition = handle(state, campaign, request, self._context())
             if not transition.events:

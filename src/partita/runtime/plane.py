@@ -169,7 +169,7 @@ class Plane:
         page_size: int = 0,
         page_token: str = "",
     ) -> tuple[list[Campaign], str]:
-        page = _page(page_size, page_token)
+        page = _page(page_size, page_token, (str, int))
         found = await self.catalog.list(
             namespace or self.config.default_namespace, name_prefix, all_versions, page
         )
@@ -201,6 +201,7 @@ class Plane:
             check_name("activation_id", activation_id)
         inputs = inputs or {}
         self._check_payload("inputs", inputs)
+        request_id = f"start:{request_id}" if request_id else ""
         if request_id:
             seen = await self.store.activation_for_request(namespace, request_id)
             if seen:
@@ -229,7 +230,7 @@ class Plane:
         page_size: int = 0,
         page_token: str = "",
     ) -> tuple[list[ActivationState], str]:
-        page = _page(page_size, page_token)
+        page = _page(page_size, page_token, ((int, float), str))
         where = ActivationFilter(
             namespace=namespace or self.config.default_namespace,
             statuses=statuses,
@@ -275,7 +276,7 @@ class Plane:
     ) -> tuple[list[Event], str]:
         namespace = namespace or self.config.default_namespace
         await self.get_activation(namespace, activation_id)
-        page = _page(page_size, page_token)
+        page = _page(page_size, page_token, (int,))
         after = int(page.after[0]) if page.after else 0
         rows = await self.store.history(namespace, activation_id, after, page.size)
         events = [event_of(r) for r in rows]
@@ -326,8 +327,10 @@ class Plane:
     ) -> ActivationState:
         self._check_running()
         check_name("activation_id", activation_id)
+        # Request ids are kept per kind of request, so that a cancel never answers for a signal.
+        key = f"{type(request).__name__.lower()}:{request_id}" if request_id else ""
         return await self.driver.submit(
-            namespace or self.config.default_namespace, activation_id, request, request_id
+            namespace or self.config.default_namespace, activation_id, request, key
         )
 
     def _check_payload(self, field: str, value: dict[str, Any]) -> None:
@@ -347,17 +350,28 @@ class Plane:
             await asyncio.sleep(self.config.sweep_interval_seconds)
 
 
-def _page(size: int, token: str) -> Page:
+def _page(size: int, token: str, shape: tuple[type | tuple[type, ...], ...]) -> Page:
+    """A page request; ``shape`` holds the types of the key in this list's tokens."""
     if size < 0:
         raise InvalidInputError.field("page_size", "must not be negative")
     size = min(size or 100, MAX_PAGE)
     if not token:
         return Page(size=size)
     try:
-        after = tuple(json.loads(bytes.fromhex(token).decode()))
+        after = json.loads(bytes.fromhex(token).decode())
     except ValueError:
-        raise InvalidInputError.field("page_token", "is not a token this plane gave out") from None
-    return Page(size=size, after=after)
+        after = None
+    # A forged or foreign token must not reach the store, where it would fail as INTERNAL.
+    if not (
+        isinstance(after, list)
+        and len(after) == len(shape)
+        and all(
+            isinstance(v, kind) and not isinstance(v, bool)
+            for v, kind in zip(after, shape, strict=True)
+        )
+    ):
+        raise InvalidInputError.field("page_token", "is not a token this plane gave out")
+    return Page(size=size, after=tuple(after))
 
 
 def _token(after: tuple[Any, ...]) -> str:

@@ -432,7 +432,7 @@ class SqliteStore:
         def op(conn: sqlite3.Connection) -> int:
             expired = conn.execute(
                 "SELECT namespace, id FROM activations WHERE expire_time IS NOT NULL "
-                "AND expire_time < ? LIMIT ?",
+                "AND close_time IS NOT NULL AND expire_time < ? LIMIT ?",
                 (now, limit),
             ).fetchall()
             for namespace, activation_id in expired:

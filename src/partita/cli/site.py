@@ -1,0 +1,129 @@
+"""``partita site`` runs a site plane until SIGTERM or SIGINT; ``partita health`` checks one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+import grpc
+
+from partita.cli.client import Client, CliError
+from partita.cli.output import Printer
+from partita.cli.values import duration_seconds
+
+DEFAULT_LISTEN = "127.0.0.1:7600"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentParser) -> None:
+    """Add ``site`` and ``health`` to the command's subparsers."""
+    p = sub.add_parser(
+        "site",
+        parents=[common],
+        help="start a site plane (serves until SIGTERM/Ctrl-C)",
+        description="Run a site plane: the gRPC API (with health and reflection) on every "
+        "--listen address, over an embedded SQLite database. Stops gracefully "
+        "on SIGTERM or SIGINT and exits 0.",
+    )
+    p.add_argument(
+        "--listen",
+        action="append",
+        metavar="ADDR",
+        help=f"host:port or unix:/path/sock (repeatable; default {DEFAULT_LISTEN})",
+    )
+    p.add_argument(
+        "--db",
+        default="partita.db",
+        metavar="PATH",
+        help="the SQLite database file (default partita.db)",
+    )
+    p.add_argument(
+        "--site-id", default="local", metavar="ID", help="this site's id (default local)"
+    )
+    p.add_argument(
+        "--retention",
+        default="24h",
+        metavar="DUR",
+        help="keep terminal activations this long (default 24h)",
+    )
+    p.add_argument(
+        "--synchronous",
+        default="FULL",
+        type=str.upper,
+        choices=("FULL", "NORMAL"),
+        help="SQLite synchronous: FULL (acknowledged means on disk) or NORMAL",
+    )
+    p.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="default INFO"
+    )
+    p.set_defaults(func=site)
+
+    p = sub.add_parser(
+        "health",
+        parents=[common],
+        help="check that the plane at --server is serving",
+        description="Print the plane's health (SERVING). Exit 1 when it is not serving, "
+        "2 when it cannot be reached.",
+    )
+    p.add_argument(
+        "--service",
+        default="",
+        metavar="NAME",
+        help="a service's health instead of the whole plane's",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for an answer (default 5)",
+    )
+    p.set_defaults(func=health)
+
+
+def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    # The plane is imported here only, so that client commands start fast.
+    from partita.api.server import run_site
+    from partita.errors import PartitaError
+    from partita.runtime import PlaneConfig
+
+    config = PlaneConfig(
+        db=args.db,
+        listen=tuple(args.listen or [DEFAULT_LISTEN]),
+        site_id=args.site_id,
+        retention_seconds=duration_seconds(args.retention, "--retention"),
+        synchronous=args.synchronous,
+    )
+    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
+    try:
+        asyncio.run(run_site(config))
+    except KeyboardInterrupt:
+        return 0
+    except PartitaError as exc:
+        raise CliError(exc.message) from None
+    except (OSError, RuntimeError) as exc:
+        raise CliError(f"cannot start the site plane: {exc}", 1) from None
+    return 0
+
+
+def health(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    stub = health_pb2_grpc.HealthStub(client.channel)
+    try:
+        response = stub.Check(
+            health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+        )
+    except grpc.RpcError as error:
+        if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise CliError(f"cannot reach plane at {client.target}") from None
+        raise
+    serving = response.status == health_pb2.HealthCheckResponse.SERVING
+    if out.structured:
+        out.emit_message(response)
+    else:
+        out.line(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+    return 0 if serving else 1
