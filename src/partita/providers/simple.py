@@ -27,12 +27,23 @@ class MockProvider:
             __site=call.site,
         )
         if log.isEnabledFor(logging.INFO):
-            lines = "\n".join(f"{k}:\t{v}" for k, v in outputs.items())
-            log.info("MOCK STAGE PROVIDER IS PROCESSING INPUTS:\n%s", lines)
+            log.info(
+                "\n%s\nMOCK STAGE PROVIDER IS PROCESSING INPUTS:\n%s\n%s\n"
+                "MOCK STAGE PROVIDER IS DONE PROCESSING WITH OUTPUTS:\n%s\n%s",
+                "=" * 52,
+                _lines(call.inputs),
+                "-" * 40,
+                _lines(outputs),
+                "=" * 52,
+            )
         return outputs
 
     async def aclose(self) -> None:
         return None
+
+
+def _lines(values: dict[str, Any]) -> str:
+    return "\n".join(f"{key}:\t{value}" for key, value in values.items())
 
 
 class NoopProvider:

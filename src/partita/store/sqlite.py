@@ -120,7 +120,7 @@ class SqliteStore:
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
                 conn.execute("COMMIT")
-                log.info("store: applied migration %04d", number)
+                log.info("applied schema migration %04d", number)
 
     async def close(self) -> None:
         if self._closed:
