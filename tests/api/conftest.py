@@ -19,7 +19,12 @@ from tests.api.plane_client import Api, HttpSite, SiteHandler
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[PlaneServer]:
-    config = PlaneConfig(db=str(tmp_path / "plane.db"), listen=("127.0.0.1:0",))
+    config = PlaneConfig(
+        db=str(tmp_path / "plane.db"),
+        listen=("127.0.0.1:0",),
+        poll_seconds=0.5,
+        worker_ttl_seconds=0.5,
+    )
     plane_server = PlaneServer(Plane(config))
     await plane_server.start()
     try:

@@ -9,11 +9,10 @@ import pytest
 from google.protobuf import message_factory
 from grpc_health.v1 import health_pb2
 
-from partita.v1 import schedule_pb2, worker_pb2
+from partita.v1 import schedule_pb2
 from tests.api.plane_client import Api
 
 PLACEHOLDERS = [
-    pytest.param(worker_pb2.DESCRIPTOR.services_by_name["WorkerService"], "workers", id="workers"),
     pytest.param(
         schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"], "schedules", id="schedules"
     ),

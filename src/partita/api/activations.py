@@ -12,6 +12,16 @@ from partita.runtime import Plane
 from partita.v1 import activation_pb2, activation_pb2_grpc
 
 A = activation_pb2
+TRACE_HEADERS = ("traceparent", "tracestate")
+
+
+def trace_headers(context: Ctx) -> dict[str, str]:
+    """W3C trace context from the call's metadata, to travel on with the activation's tasks."""
+    found = {}
+    for key, value in context.invocation_metadata() or ():
+        if key in TRACE_HEADERS and isinstance(value, str):
+            found[key] = value
+    return found
 
 
 class ActivationServicer(activation_pb2_grpc.ActivationServiceServicer):
@@ -30,6 +40,7 @@ class ActivationServicer(activation_pb2_grpc.ActivationServiceServicer):
             inputs=convert.to_dict(request.inputs),
             request_id=request.request_id,
             start_stage=request.start_stage,
+            headers=trace_headers(context),
         )
         return A.StartActivationResponse(activation=convert.activation(state), started=started)
 

@@ -18,6 +18,7 @@ from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
 from partita.api.campaigns import CampaignServicer
 from partita.api.rpc import unimplemented
+from partita.api.workers import WorkerServicer
 from partita.runtime import Plane, PlaneConfig
 from partita.v1 import (
     activation_pb2,
@@ -62,9 +63,7 @@ class PlaneServer:
         activation_pb2_grpc.add_ActivationServiceServicer_to_server(
             ActivationServicer(plane), self.server
         )
-        worker_pb2_grpc.add_WorkerServiceServicer_to_server(
-            unimplemented(worker_pb2_grpc.WorkerServiceServicer, "workers issue")(), self.server
-        )
+        worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(plane), self.server)
         schedule_pb2_grpc.add_ScheduleServiceServicer_to_server(
             unimplemented(schedule_pb2_grpc.ScheduleServiceServicer, "schedules issue")(),
             self.server,
@@ -100,7 +99,7 @@ class PlaneServer:
     async def shutdown(self, grace: float | None = None) -> None:
         """Answer in-flight calls (up to ``grace`` seconds), then stop the plane. Idempotent."""
         await self.health.enter_graceful_shutdown()
-        self.plane.end_watches()
+        self.plane.release_waiters()
         await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
         await self.plane.shutdown()
 

@@ -10,10 +10,19 @@ from partita.engine.inputs import (
     Signal,
     StageResult,
     Start,
+    TaskLeased,
     Terminate,
     TimerFired,
 )
-from partita.engine.machine import CancelStage, Command, Context, RunStage, Transition, handle
+from partita.engine.machine import (
+    CancelStage,
+    Command,
+    Context,
+    EnqueueTask,
+    RunStage,
+    Transition,
+    handle,
+)
 from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 
 __all__ = [
@@ -24,6 +33,7 @@ __all__ = [
     "Command",
     "CompiledCampaign",
     "Context",
+    "EnqueueTask",
     "Event",
     "EventType",
     "Input",
@@ -34,6 +44,7 @@ __all__ = [
     "StageRun",
     "Start",
     "Status",
+    "TaskLeased",
     "Terminate",
     "TimerFired",
     "Transition",

@@ -8,12 +8,13 @@ from typing import Any
 
 from partita.errors import FieldViolation, InvalidInputError
 from partita.expr import ExpressionError, Template, evaluator_for
-from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec
+from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec, StageTimeouts
 from partita.model.durations import parse_duration
 
 SYMPHONY_PREFIX = "providers.stage."
-DURABLE_PROVIDERS = frozenset({"delay", "wait"})
-"""Providers the engine runs itself with durable timers and signals."""
+DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker"})
+"""Providers the engine runs itself: durable timers, signals, and stage tasks on task queues."""
+SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 
 
 def provider_name(name: str) -> str:
@@ -30,6 +31,7 @@ class CompiledStage:
     config: Template
     selector: Template | None
     retry: RetryPolicy
+    timeouts: StageTimeouts
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def compile_campaign(
     evaluator = evaluator_for(api_version)
     violations: list[FieldViolation] = []
     stages: dict[str, CompiledStage] = {}
-    default_retry = spec.defaults.retry or RetryPolicy()
+    default_timeouts = spec.defaults.timeouts or StageTimeouts()
 
     def template(value: Any, where: str) -> Template | None:
         try:
@@ -82,9 +84,23 @@ def compile_campaign(
                     )
                 )
         violations.extend(_check_config(provider, stage.config, where))
+        if provider == "worker" and not stage.task_queue:
+            violations.append(
+                FieldViolation(f"{where}.taskQueue", "is required by the worker provider")
+            )
+        retry = stage.retry or spec.defaults.retry
+        if retry is None:
+            retry = RetryPolicy() if provider == "worker" else SINGLE_ATTEMPT
         if config is not None:
             stages[key] = CompiledStage(
-                key, stage, provider, inputs, config, selector, stage.retry or default_retry
+                key,
+                stage,
+                provider,
+                inputs,
+                config,
+                selector,
+                retry,
+                stage.timeouts or default_timeouts,
             )
     if violations:
         raise InvalidInputError(violations)

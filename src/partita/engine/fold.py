@@ -50,6 +50,7 @@ def apply(state: ActivationState, event: Event) -> None:
         state.version = data["version"]
         state.inputs = data["inputs"]
         state.self_driving = data["selfDriving"]
+        state.headers = data.get("headers") or {}
         state.create_time = event.time
         if data.get("deadline") is not None:
             state.timers["activation-timeout"] = Timer(
@@ -79,7 +80,19 @@ def apply(state: ActivationState, event: Event) -> None:
         run = _run(state, data["runId"])
         run.status = RunStatus.WAITING
         run.error = data["failure"]
+        run.worker = ""
+        _drop_timers(state, run.run_id)
         state.timers[data["timerId"]] = Timer(due=data["due"], kind="retry", run_id=run.run_id)
+    elif kind is EventType.STAGE_TASK_LEASED:
+        run = _run(state, data["runId"])
+        run.worker = data["identity"]
+        _drop_timers(state, run.run_id)
+        for timer in data.get("timers", []):
+            state.timers[timer["id"]] = Timer(
+                due=timer["due"], kind=timer["kind"], run_id=run.run_id
+            )
+    elif kind is EventType.STAGE_TIMED_OUT:
+        pass
     elif kind is EventType.TIMER_FIRED:
         state.timers.pop(data["timerId"], None)
     elif kind is EventType.SIGNAL_RECEIVED:
@@ -135,7 +148,12 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     run.start_time = event.time
     run.error = None
     run.waiting_for = data.get("waitFor", "")
-    run.status = RunStatus.WAITING if run.waiting_for or data.get("timer") else RunStatus.RUNNING
+    run.task_queue = data.get("taskQueue", "")
+    run.task_type = data.get("taskType", "")
+    run.heartbeat_timeout = data.get("heartbeatTimeout")
+    run.worker = ""
+    waiting = run.waiting_for or (data.get("timer") and run.provider == "delay")
+    run.status = RunStatus.WAITING if waiting else RunStatus.RUNNING
     state.current_stage = event.stage
     timer = data.get("timer")
     if timer:

@@ -14,6 +14,8 @@ class Start:
     version: int
     inputs: dict[str, Any] = field(default_factory=dict)
     start_stage: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Trace context (``traceparent``) to pass on to stage tasks."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,15 @@ class StageResult:
     outputs: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     """``{type, message, details, nonRetryable}`` when the attempt failed."""
+
+
+@dataclass(frozen=True)
+class TaskLeased:
+    """A worker took the stage task of this attempt off its queue."""
+
+    run_id: str
+    attempt: int
+    identity: str
 
 
 @dataclass(frozen=True)
@@ -55,4 +66,4 @@ class Terminate:
     reason: str = ""
 
 
-Input = Start | StageResult | TimerFired | Signal | Advance | Cancel | Terminate
+Input = Start | StageResult | TaskLeased | TimerFired | Signal | Advance | Cancel | Terminate

@@ -21,6 +21,7 @@ from partita.engine.inputs import (
     Signal,
     StageResult,
     Start,
+    TaskLeased,
     Terminate,
     TimerFired,
 )
@@ -58,13 +59,33 @@ class RunStage:
 
 
 @dataclass(frozen=True)
+class EnqueueTask:
+    """Command: put this attempt's stage task on its task queue for a worker to poll."""
+
+    run_id: str
+    attempt: int
+    stage: str
+    task_queue: str
+    task_type: str
+    inputs: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
 class CancelStage:
     """Command: stop a running stage run; its result will be ignored."""
 
     run_id: str
 
 
-Command = RunStage | CancelStage
+Command = RunStage | EnqueueTask | CancelStage
+
+WORKER_TIMEOUTS = {
+    "schedule-to-start": "scheduleToStart",
+    "start-to-close": "startToClose",
+    "heartbeat": "heartbeat",
+}
+"""Timer kinds of a worker stage's attempt, and the timeout each one enforces."""
 
 
 @dataclass
@@ -116,13 +137,15 @@ class _Step:
             self.start(request)
             return
         if self.state.status.terminal:
-            if isinstance(request, StageResult | TimerFired):
+            if isinstance(request, StageResult | TimerFired | TaskLeased):
                 return
             raise PreconditionError(
                 f"activation {self.state.id} is already {self.state.status.value}"
             )
         if isinstance(request, StageResult):
             self.stage_result(request)
+        elif isinstance(request, TaskLeased):
+            self.task_leased(request)
         elif isinstance(request, TimerFired):
             self.timer_fired(request.timer_id)
         elif isinstance(request, Signal):
@@ -148,6 +171,7 @@ class _Step:
             version=request.version,
             inputs=request.inputs,
             selfDriving=spec.self_driving,
+            headers=request.headers,
             startStage=request.start_stage,
             deadline=deadline,
         )
@@ -159,13 +183,43 @@ class _Step:
             run is None
             or run.status is not RunStatus.RUNNING
             or run.attempt != result.attempt
-            or run.provider in DURABLE_PROVIDERS
+            or run.provider in ("delay", "wait")
         ):
             return  # stale or duplicate: acknowledged, changes nothing
         if result.error is not None:
             self.attempt_failed(run, result.error)
         else:
             self.run_completed(run, result.outputs or {})
+
+    def task_leased(self, lease: TaskLeased) -> None:
+        run = self.state.run(lease.run_id)
+        if (
+            run is None
+            or run.provider != "worker"
+            or run.status is not RunStatus.RUNNING
+            or run.attempt != lease.attempt
+        ):
+            return  # a task left on its queue by an attempt that has ended
+        timeouts = self.campaign.stages[run.stage].timeouts
+        now = self.context.now
+        timers = []
+        if timeouts.start_to_close is not None:
+            due = now + timeouts.start_to_close.total_seconds()
+            timers.append(
+                {"id": f"start-to-close:{run.run_id}", "due": due, "kind": "start-to-close"}
+            )
+        if timeouts.heartbeat is not None:
+            due = now + timeouts.heartbeat.total_seconds()
+            timers.append({"id": f"heartbeat:{run.run_id}", "due": due, "kind": "heartbeat"})
+        self.emit(
+            EventType.STAGE_TASK_LEASED,
+            run.stage,
+            runId=run.run_id,
+            attempt=run.attempt,
+            taskQueue=run.task_queue,
+            identity=lease.identity,
+            timers=timers,
+        )
 
     def timer_fired(self, timer_id: str) -> None:
         timer = self.state.timers.get(timer_id)
@@ -190,6 +244,19 @@ class _Step:
         elif timer.kind == "retry":
             stage = self.campaign.stages[run.stage]
             self.begin_attempt(stage, run.run_id, run.attempt + 1, run.previous_stage)
+        elif timer.kind in WORKER_TIMEOUTS:
+            which = WORKER_TIMEOUTS[timer.kind]
+            self.emit(
+                EventType.STAGE_TIMED_OUT,
+                run.stage,
+                runId=run.run_id,
+                attempt=run.attempt,
+                timeout=which,
+            )
+            message = f"{which} timeout of attempt {run.attempt} expired"
+            self.attempt_failed(
+                run, {"type": "Timeout", "message": message, "details": {"timeout": which}}
+            )
 
     def signal(self, request: Signal) -> None:
         for run in self.state.runs:
@@ -260,6 +327,18 @@ class _Step:
         run = self._run(run_id)
         if stage.provider == "wait" and "consumedSignal" in extra:
             self.run_completed(run, dict(self.state.trigger.get("data", {})))
+        elif stage.provider == "worker":
+            self.commands.append(
+                EnqueueTask(
+                    run_id=run_id,
+                    attempt=attempt,
+                    stage=stage.name,
+                    task_queue=run.task_queue,
+                    task_type=run.task_type,
+                    inputs=inputs,
+                    headers=self.state.headers,
+                )
+            )
         elif stage.provider not in DURABLE_PROVIDERS:
             previous_outputs = self.state.outputs.get(stage.name)
             self.commands.append(
@@ -299,6 +378,22 @@ class _Step:
                 due = now + parse_duration(config["timeout"]).total_seconds()
                 plan["timer"] = {"id": f"wait:{run_id}", "due": due, "kind": "wait-timeout"}
             return plan
+        if stage.provider == "worker":
+            timeouts = stage.timeouts
+            task: dict[str, Any] = {
+                "taskQueue": stage.spec.task_queue,
+                "taskType": stage.spec.task_type or stage.name,
+            }
+            if timeouts.heartbeat is not None:
+                task["heartbeatTimeout"] = timeouts.heartbeat.total_seconds()
+            if timeouts.schedule_to_start is not None:
+                due = now + timeouts.schedule_to_start.total_seconds()
+                task["timer"] = {
+                    "id": f"schedule-to-start:{run_id}",
+                    "due": due,
+                    "kind": "schedule-to-start",
+                }
+            return task
         return {}
 
     def run_completed(self, run: StageRun, outputs: dict[str, Any]) -> None:
@@ -390,7 +485,7 @@ class _Step:
     def close(self, status: Status, **data: Any) -> None:
         """Emit the closing event; ``data`` per its EventType: reason, failure or timeout."""
         for run in self.state.runs:
-            if run.status is RunStatus.RUNNING and run.provider not in DURABLE_PROVIDERS:
+            if run.status is RunStatus.RUNNING and run.provider not in ("delay", "wait"):
                 self.commands.append(CancelStage(run.run_id))
         stage = "" if status in (Status.CANCELLED, Status.TERMINATED) else self.state.current_stage
         if status is Status.COMPLETED:

@@ -71,6 +71,13 @@ class StageRun(BaseModel):
     waiting_for: str = ""
     """The signal a ``wait`` stage waits for."""
     previous_stage: str = ""
+    task_queue: str = ""
+    """``worker`` stages: the queue the stage task is on."""
+    task_type: str = ""
+    worker: str = ""
+    """``worker`` stages: identity of the worker holding the current attempt's task."""
+    heartbeat_timeout: float | None = None
+    """``worker`` stages: seconds of heartbeat silence that fail the attempt."""
 
     @property
     def open(self) -> bool:
@@ -124,6 +131,8 @@ class ActivationState(BaseModel):
     signals: list[BufferedSignal] = []
     trigger: dict[str, Any] = {}
     """The last signal that woke the activation: ``{event, data}``."""
+    headers: dict[str, str] = {}
+    """Trace context of the request that started the activation; passed on to stage tasks."""
 
     def run(self, run_id: str) -> StageRun | None:
         """The stage run with this id, if any."""

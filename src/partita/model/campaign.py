@@ -44,7 +44,7 @@ class RetryPolicy(Spec):
     """Each further delay is the previous one times this."""
     maximum_interval: Duration | None = None
     """Cap on the delay; default 100 times ``initialInterval``."""
-    maximum_attempts: int = Field(default=1, ge=0)
+    maximum_attempts: int = Field(default=0, ge=0)
     """Attempts in all, the first included; 0 means unlimited."""
     non_retryable_errors: tuple[str, ...] = ()
     """Error types that fail the stage at once."""
@@ -68,10 +68,22 @@ class RetryPolicy(Spec):
         return data
 
 
+class StageTimeouts(Spec):
+    """Deadlines of one attempt of a ``worker`` stage; an expired one fails the attempt."""
+
+    schedule_to_start: Duration | None = None
+    """From the task being queued to a worker taking it."""
+    start_to_close: Duration | None = None
+    """From a worker taking the task to its completion."""
+    heartbeat: Duration | None = None
+    """Longest silence between a worker's heartbeats while it holds the task."""
+
+
 class Defaults(Spec):
     """Values a stage takes when it does not set its own."""
 
     retry: RetryPolicy | None = None
+    timeouts: StageTimeouts | None = None
 
 
 class StageSpec(Spec):
@@ -90,7 +102,14 @@ class StageSpec(Spec):
     handle_errors: bool = False
     """When this stage fails, its selector still runs and the activation goes on."""
     retry: RetryPolicy | None = None
-    """Retry policy for this stage's runs."""
+    """Retry policy for this stage's runs. Unset: the campaign's default; without one, a
+    ``worker`` stage retries without limit (Temporal's default) and built-ins try once."""
+    task_queue: str | None = None
+    """``worker`` stages: the task queue their stage tasks go to."""
+    task_type: str | None = None
+    """``worker`` stages: which handler a worker runs (default: the stage name)."""
+    timeouts: StageTimeouts | None = None
+    """``worker`` stages: deadlines of each attempt."""
 
 
 class CampaignSpec(Spec):

@@ -23,6 +23,10 @@ class PlaneConfig:
     """How often the retention sweeper runs."""
     max_payload_bytes: int = 1 << 20
     """Largest inputs, signal data or outputs accepted, as JSON."""
+    poll_seconds: float = 60.0
+    """Longest a PollStageTask call waits for a task before it returns empty."""
+    worker_ttl_seconds: float = 60.0
+    """A worker not polling and not heard from for this long leaves ListWorkers."""
     grace_seconds: float = 10.0
     """On shutdown, how long in-flight calls get to finish."""
     default_namespace: str = "default"

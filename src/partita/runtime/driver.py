@@ -19,11 +19,13 @@ from partita.engine import (
     CancelStage,
     CompiledCampaign,
     Context,
+    EnqueueTask,
     Event,
     Input,
     RunStage,
     RunStatus,
     StageResult,
+    StageRun,
     Start,
     TimerFired,
     Transition,
@@ -33,6 +35,7 @@ from partita.errors import InvalidInputError, NotFoundError
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
+from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
 from partita.runtime.watch import Watchers
 from partita.store import ActivationRow, ActivationWrite, EventRow, NewActivation, Store
@@ -62,6 +65,9 @@ class Driver:
         self._locks: WeakValueDictionary[Key, asyncio.Lock] = WeakValueDictionary()
         self._runs: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self.watchers = Watchers()
+        self.tasks = TaskQueues()
+        self._heartbeats: dict[Key, dict[str, float]] = {}
+        """Last heartbeat of each leased ``worker`` run, by activation then run id."""
         self.timers = TimerWheel(self._fire_timer, clock)
         self._stopping = False
 
@@ -75,8 +81,15 @@ class Driver:
             self._open[(row.namespace, row.id)] = state
             campaign = await self._catalog.compiled(state.namespace, state.campaign, state.version)
             for run in state.runs:
-                if run.status is RunStatus.RUNNING and run.provider in self._providers:
+                if run.status is not RunStatus.RUNNING:
+                    continue
+                if run.provider in self._providers:
                     self._run_stage(state, campaign, _rerun(state, run.run_id))
+                elif run.provider == "worker":
+                    # Delivered again: a worker that held it before the crash may still
+                    # complete it with its token; whichever completion comes first counts.
+                    self.heartbeat(row.namespace, row.id, run.run_id)
+                    self.tasks.push(_requeue(state, run))
         for timer in await self._store.timers():
             self.timers.arm((timer.namespace, timer.activation_id, timer.timer_id), timer.due)
         self.timers.start()
@@ -123,6 +136,13 @@ class Driver:
         self, namespace: str, activation_id: str, request: Input, request_id: str = ""
     ) -> ActivationState:
         """Apply one input to an activation and return its state once the change is on disk."""
+        state, _ = await self.apply(namespace, activation_id, request, request_id)
+        return state
+
+    async def apply(
+        self, namespace: str, activation_id: str, request: Input, request_id: str = ""
+    ) -> tuple[ActivationState, bool]:
+        """Like ``submit``; also says whether the input changed anything."""
         key = (namespace, activation_id)
         async with self._lock(key):
             state = self._open.get(key)
@@ -131,7 +151,7 @@ class Driver:
             if request_id:
                 seen = await self._store.activation_for_request(namespace, request_id)
                 if seen == activation_id:
-                    return state  # a retry: the first call's change stands
+                    return state, False  # a retry: the first call's change stands
                 if seen is not None:
                     raise InvalidInputError.field(
                         "request_id", f"was already used for activation {seen!r}"
@@ -139,10 +159,18 @@ class Driver:
             campaign = await self._catalog.compiled(namespace, state.campaign, state.version)
             transition = handle(state, campaign, request, self._context())
             if not transition.events:
-                return state
+                return state, False
             await self._store.commit(self._write(state, transition, campaign, request_id))
             self._committed(key, state, transition, campaign)
-            return transition.state
+            return transition.state, True
+
+    def open_state(self, namespace: str, activation_id: str) -> ActivationState | None:
+        """The state of an open activation, from memory; None when it is not open."""
+        return self._open.get((namespace, activation_id))
+
+    def heartbeat(self, namespace: str, activation_id: str, run_id: str) -> None:
+        """A worker holding this run's task is alive: push its heartbeat deadline back."""
+        self._heartbeats.setdefault((namespace, activation_id), {})[run_id] = self._clock()
 
     async def load(self, namespace: str, activation_id: str) -> ActivationState:
         """The activation's current state (from memory when it is open)."""
@@ -198,6 +226,7 @@ class Driver:
         state = transition.state
         if state.status.terminal:
             self._open.pop(key, None)
+            self._heartbeats.pop(key, None)
         else:
             self._open[key] = state
         for timer_id, timer in state.timers.items():
@@ -207,6 +236,21 @@ class Driver:
         for command in transition.commands:
             if isinstance(command, RunStage):
                 self._run_stage(state, campaign, command)
+            elif isinstance(command, EnqueueTask):
+                self.tasks.push(
+                    QueuedTask(
+                        namespace=state.namespace,
+                        activation_id=state.id,
+                        campaign=state.campaign,
+                        run_id=command.run_id,
+                        attempt=command.attempt,
+                        stage=command.stage,
+                        task_queue=command.task_queue,
+                        task_type=command.task_type,
+                        inputs=command.inputs,
+                        headers=command.headers,
+                    )
+                )
             elif isinstance(command, CancelStage):
                 task = self._runs.pop((*key, command.run_id), None)
                 if task is not None:
@@ -264,8 +308,18 @@ class Driver:
 
     async def _fire_timer(self, key: TimerKey) -> None:
         namespace, activation_id, timer_id = key
-        if (namespace, activation_id) not in self._open:
+        state = self._open.get((namespace, activation_id))
+        if state is None:
             return
+        if timer_id.startswith("heartbeat:"):
+            run_id = timer_id.removeprefix("heartbeat:")
+            run = state.run(run_id)
+            last = self._heartbeats.get((namespace, activation_id), {}).get(run_id)
+            if run is not None and run.heartbeat_timeout is not None and last is not None:
+                due = last + run.heartbeat_timeout
+                if due > self._clock():
+                    self.timers.arm(key, due)  # heartbeats came: not yet
+                    return
         await self.submit(namespace, activation_id, TimerFired(timer_id))
 
 
@@ -293,6 +347,21 @@ def _rerun(state: ActivationState, run_id: str) -> RunStage:
         previous_stage=run.previous_stage,
         generation=int(run.run_id),
         state=previous_outputs.get("__state") if isinstance(previous_outputs, dict) else None,
+    )
+
+
+def _requeue(state: ActivationState, run: StageRun) -> QueuedTask:
+    return QueuedTask(
+        namespace=state.namespace,
+        activation_id=state.id,
+        campaign=state.campaign,
+        run_id=run.run_id,
+        attempt=run.attempt,
+        stage=run.stage,
+        task_queue=run.task_queue,
+        task_type=run.task_type,
+        inputs=run.inputs or {},
+        headers=state.headers,
     )
 
 

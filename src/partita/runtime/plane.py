@@ -30,6 +30,8 @@ from partita.providers import Provider, builtin_providers
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.stage_tasks import LeasedTask, StageTasks
+from partita.runtime.tasks import WorkerInfo
 from partita.store import ActivationFilter, Page, SqliteStore, Store
 
 log = logging.getLogger("partita.plane")
@@ -73,6 +75,13 @@ class Plane:
         self.catalog = Catalog(self.store, sorted(self.providers))
         self.clock = clock
         self.driver = Driver(self.store, self.catalog, self.providers, config, clock)
+        self.stage_tasks = StageTasks(
+            self.driver,
+            clock,
+            poll_seconds=config.poll_seconds,
+            worker_ttl_seconds=config.worker_ttl_seconds,
+            check_payload=self._check_payload,
+        )
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -98,15 +107,18 @@ class Plane:
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
+        self.release_waiters()
         await self.driver.shutdown()
         for provider in self.providers.values():
             await provider.aclose()
         await self.store.close()
         self.state = PlaneState.STOPPED
 
-    def end_watches(self) -> None:
-        """End every WatchActivation stream (UNAVAILABLE), so that a shutdown need not wait."""
+    def release_waiters(self) -> None:
+        """End every WatchActivation stream (UNAVAILABLE) and every long poll (empty), so that
+        a shutdown need not wait for them."""
         self.driver.watchers.close_all()
+        self.driver.tasks.wake_all()
 
     def _check_running(self) -> None:
         if self.state is not PlaneState.RUNNING:
@@ -193,6 +205,7 @@ class Plane:
         inputs: dict[str, Any] | None = None,
         request_id: str = "",
         start_stage: str = "",
+        headers: dict[str, str] | None = None,
     ) -> tuple[ActivationState, bool]:
         self._check_running()
         namespace = namespace or self.config.default_namespace
@@ -209,7 +222,11 @@ class Plane:
         stored = await self.catalog.get(namespace, campaign, version)
         compiled: CompiledCampaign = self.catalog.compile(stored)
         request = Start(
-            campaign=campaign, version=stored.version, inputs=inputs, start_stage=start_stage
+            campaign=campaign,
+            version=stored.version,
+            inputs=inputs,
+            start_stage=start_stage,
+            headers=headers or {},
         )
         return await self.driver.start(
             namespace, activation_id or str(uuid.uuid4()), compiled, request, request_id
@@ -319,6 +336,32 @@ class Plane:
                     yield WatchItem(live, state.model_copy(deep=True))
         finally:
             self.driver.watchers.unsubscribe(key, queue)
+
+    # -- stage tasks -------------------------------------------------------------------------
+
+    async def poll_stage_task(
+        self, namespace: str, task_queue: str, identity: str
+    ) -> LeasedTask | None:
+        self._check_running()
+        namespace = namespace or self.config.default_namespace
+        return await self.stage_tasks.poll(namespace, task_queue, identity)
+
+    async def complete_stage_task(
+        self, token: bytes, outputs: dict[str, Any], identity: str
+    ) -> None:
+        self._check_running()
+        await self.stage_tasks.complete(token, outputs, identity)
+
+    async def fail_stage_task(self, token: bytes, failure: dict[str, Any], identity: str) -> None:
+        self._check_running()
+        await self.stage_tasks.fail(token, failure, identity)
+
+    async def heartbeat_stage_task(self, token: bytes, identity: str) -> bool:
+        """True when the worker should stop: the activation was cancelled, or the task is stale."""
+        return self.stage_tasks.heartbeat(token, identity)
+
+    async def list_workers(self, namespace: str, task_queue: str = "") -> list[WorkerInfo]:
+        return self.stage_tasks.list_workers(namespace or self.config.default_namespace, task_queue)
 
     # -- internals ---------------------------------------------------------------------------
 

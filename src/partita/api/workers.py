@@ -1,0 +1,91 @@
+"""WorkerService: thin adapters over the runtime's stage tasks."""
+
+from __future__ import annotations
+
+from google.protobuf import duration_pb2
+
+from partita.api import convert
+from partita.api.errors import Ctx
+from partita.api.rpc import unary
+from partita.runtime import Plane
+from partita.v1 import worker_pb2, worker_pb2_grpc
+
+W = worker_pb2
+
+
+class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
+    def __init__(self, plane: Plane) -> None:
+        self.plane = plane
+
+    @unary
+    async def PollStageTask(
+        self, request: W.PollStageTaskRequest, context: Ctx
+    ) -> W.PollStageTaskResponse:
+        leased = await self.plane.poll_stage_task(
+            request.namespace, request.task_queue, request.identity
+        )
+        if leased is None:
+            return W.PollStageTaskResponse()
+        task = leased.task
+        heartbeat = None
+        if leased.heartbeat_timeout is not None:
+            heartbeat = duration_pb2.Duration()
+            heartbeat.FromNanoseconds(int(leased.heartbeat_timeout * 1e9))
+        return W.PollStageTaskResponse(
+            task=W.StageTask(
+                task_token=leased.token,
+                namespace=task.namespace,
+                task_queue=task.task_queue,
+                task_type=task.task_type,
+                inputs=convert.struct(task.inputs),
+                attempt=task.attempt,
+                activation_id=task.activation_id,
+                campaign=task.campaign,
+                stage=task.stage,
+                headers=task.headers,
+                start_to_close_deadline=convert.timestamp(leased.start_to_close_deadline),
+                heartbeat_timeout=heartbeat,
+            )
+        )
+
+    @unary
+    async def CompleteStageTask(
+        self, request: W.CompleteStageTaskRequest, context: Ctx
+    ) -> W.CompleteStageTaskResponse:
+        await self.plane.complete_stage_task(
+            request.task_token, convert.to_dict(request.outputs), request.identity
+        )
+        return W.CompleteStageTaskResponse()
+
+    @unary
+    async def FailStageTask(
+        self, request: W.FailStageTaskRequest, context: Ctx
+    ) -> W.FailStageTaskResponse:
+        await self.plane.fail_stage_task(
+            request.task_token, convert.failure_dict(request.failure), request.identity
+        )
+        return W.FailStageTaskResponse()
+
+    @unary
+    async def HeartbeatStageTask(
+        self, request: W.HeartbeatStageTaskRequest, context: Ctx
+    ) -> W.HeartbeatStageTaskResponse:
+        stop = await self.plane.heartbeat_stage_task(request.task_token, request.identity)
+        return W.HeartbeatStageTaskResponse(cancel_requested=stop)
+
+    @unary
+    async def ListWorkers(
+        self, request: W.ListWorkersRequest, context: Ctx
+    ) -> W.ListWorkersResponse:
+        found = await self.plane.list_workers(request.namespace, request.task_queue)
+        return W.ListWorkersResponse(
+            workers=[
+                W.Worker(
+                    identity=w.identity,
+                    task_queues=sorted(w.task_queues),
+                    last_seen_time=convert.timestamp(w.last_seen),
+                    tasks_in_flight=len(w.in_flight),
+                )
+                for w in found
+            ]
+        )
