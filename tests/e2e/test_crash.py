@@ -5,9 +5,6 @@ from __future__ import annotations
 import collections
 import functools
 import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +18,8 @@ from partita.v1 import activation_pb2_grpc as AG
 from partita.v1 import campaign_pb2 as C
 from partita.v1 import campaign_pb2_grpc as CG
 from partita.v1 import common_pb2
-from tests.conftest import assert_eventually, free_port
+from tests.conftest import assert_eventually
+from tests.e2e.planes import PlaneProcess
 
 ACTIVATIONS = 40
 CAMPAIGN = """
@@ -42,62 +40,11 @@ spec:
 STAGE_RUNS = 6  # prepare, pause, count, pause, count, finish
 
 
-class PlaneProcess:
-    def __init__(self, db: Path) -> None:
-        self.db = db
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = (db.parent / "plane.log").open("ab")
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "partita.cli.main",
-                "site",
-                "--listen",
-                self.address,
-                "--db",
-                str(self.db),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> int:
-        assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=20)
-
-
 @pytest.fixture
 def plane(tmp_path: Path) -> Iterator[PlaneProcess]:
     process = PlaneProcess(tmp_path / "crash.db")
     yield process
-    if process.process is not None and process.process.poll() is None:
-        process.kill()
-    process.log.close()
-
-
-async def _serving(address: str) -> grpc.aio.Channel:
-    async def connect() -> grpc.aio.Channel | None:
-        channel = grpc.aio.insecure_channel(address)
-        try:
-            await CG.CampaignServiceStub(channel).ListCampaigns(C.ListCampaignsRequest(), timeout=1)
-            return channel
-        except grpc.aio.AioRpcError:
-            await channel.close()
-            return None
-
-    return await assert_eventually(connect, within=30)
+    process.close()
 
 
 async def _statuses(channel: grpc.aio.Channel) -> collections.Counter[str]:
@@ -127,7 +74,7 @@ async def _delayed(channel: grpc.aio.Channel, minimum: int) -> bool:
 
 async def test_repeated_sigkill_loses_nothing_and_doubles_nothing(plane: PlaneProcess) -> None:
     plane.start()
-    channel = await _serving(plane.address)
+    channel = await plane.channel()
     await CG.CampaignServiceStub(channel).CreateCampaign(C.CreateCampaignRequest(document=CAMPAIGN))
     stub = AG.ActivationServiceStub(channel)
     for i in range(ACTIVATIONS):
@@ -145,13 +92,13 @@ async def test_repeated_sigkill_loses_nothing_and_doubles_nothing(plane: PlanePr
 
     for _ in range(2):  # restart, let it get into the middle of things again, kill again
         plane.start()
-        channel = await _serving(plane.address)
+        channel = await plane.channel()
         await assert_eventually(functools.partial(_delayed, channel, 1))
         await channel.close()
         plane.kill()
 
     plane.start()
-    channel = await _serving(plane.address)
+    channel = await plane.channel()
     # A client retrying its starts after the crash creates nothing new.
     for i in range(ACTIVATIONS):
         response = await stub_for(channel).StartActivation(

@@ -57,6 +57,18 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         help="SQLite synchronous: FULL (acknowledged means on disk) or NORMAL",
     )
     p.add_argument(
+        "--poll-timeout",
+        default="60s",
+        metavar="DUR",
+        help="longest a worker's PollStageTask waits for a task (default 60s)",
+    )
+    p.add_argument(
+        "--worker-ttl",
+        default="60s",
+        metavar="DUR",
+        help="a worker silent this long leaves ListWorkers (default 60s)",
+    )
+    p.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="default INFO"
     )
     p.set_defaults(func=site)
@@ -96,6 +108,8 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
         site_id=args.site_id,
         retention_seconds=duration_seconds(args.retention, "--retention"),
         synchronous=args.synchronous,
+        poll_seconds=duration_seconds(args.poll_timeout, "--poll-timeout"),
+        worker_ttl_seconds=duration_seconds(args.worker_ttl, "--worker-ttl"),
     )
     logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     try:

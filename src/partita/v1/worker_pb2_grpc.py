@@ -84,9 +84,10 @@ class WorkerServiceServicer:
 
     def PollStageTask(self, request, context):
         """Leases the next stage task of a queue, waiting for one if none is ready
-        (long poll). When the plane's long-poll timeout (at most 60 seconds)
-        passes first, it answers OK with `task` unset; poll again. Give the call
-        a deadline longer than 60 seconds.
+        (long poll), and answers the moment one arrives. When the plane's
+        long-poll timeout (60 seconds unless the plane was started with
+        `--poll-timeout`) passes first, it answers OK with `task` unset; poll
+        again. Give the call a deadline longer than that timeout.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -95,7 +96,8 @@ class WorkerServiceServicer:
     def CompleteStageTask(self, request, context):
         """Reports that a stage task succeeded, with its outputs. A stale or
         duplicate task token is acknowledged and changes nothing. Errors:
-        INVALID_ARGUMENT when the token is malformed.
+        INVALID_ARGUMENT when the token is malformed or the outputs are larger
+        than the plane accepts (1 MiB of JSON by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
