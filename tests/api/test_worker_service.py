@@ -259,7 +259,7 @@ async def test_list_workers_shows_who_polls_and_forgets_who_left(api: Api) -> No
 
 async def test_many_tasks_over_four_workers_none_lost_none_doubled(api: Api) -> None:
     await api.create("bulk", worker_stage())
-    total = 300
+    total = 1000
     for i in range(total):
         await api.start("bulk", {"a": i}, activation_id=f"b{i}")
     completions: collections.Counter[str] = collections.Counter()
