@@ -117,8 +117,9 @@ def apply(state: ActivationState, event: Event) -> None:
         state.close_time = event.time
         state.status_message = _closing_message(data)
         state.next_stage = ""
-        for run in state.runs:
-            if run.open:
+        for index, old in enumerate(state.runs):
+            if old.open:
+                run = state.runs[index] = old.model_copy()
                 run.status = RunStatus.CANCELLED
                 run.end_time = event.time
                 run.waiting_for = ""
@@ -136,11 +137,12 @@ def failure_view(error: dict[str, object]) -> dict[str, object]:
 
 def _stage_started(state: ActivationState, event: Event) -> None:
     data = event.data
-    run = state.run(data["runId"])
-    if run is None:
+    if state.run(data["runId"]) is None:
         run = StageRun(run_id=data["runId"], stage=event.stage, provider=data["provider"])
         state.runs.append(run)
         state.generation += 1
+    else:
+        run = _run(state, data["runId"])
     run.attempt = data["attempt"]
     run.config = data["config"]
     run.inputs = data["inputs"]
@@ -165,10 +167,28 @@ def _stage_started(state: ActivationState, event: Event) -> None:
 
 
 def _run(state: ActivationState, run_id: str) -> StageRun:
-    run = state.run(run_id)
-    if run is None:
-        raise ValueError(f"no stage run {run_id}")
-    return run
+    """The stage run to change: a copy put in place of the original, which may be shared with
+    the state an input was handled against (see ``fork``)."""
+    for index in range(len(state.runs) - 1, -1, -1):
+        if state.runs[index].run_id == run_id:
+            run = state.runs[index] = state.runs[index].model_copy()
+            return run
+    raise ValueError(f"no stage run {run_id}")
+
+
+def fork(state: ActivationState) -> ActivationState:
+    """A copy of ``state`` that ``apply`` may change without changing ``state``.
+
+    Cheaper than a deep copy: containers that ``apply`` changes in place are copied, their
+    elements are shared, and ``apply`` copies a stage run before changing it. Values inside
+    inputs and outputs are never changed in place.
+    """
+    copy = state.model_copy()
+    copy.runs = list(state.runs)
+    copy.outputs = dict(state.outputs)
+    copy.timers = dict(state.timers)
+    copy.signals = list(state.signals)
+    return copy
 
 
 def _drop_timers(state: ActivationState, run_id: str) -> None:

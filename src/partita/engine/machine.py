@@ -13,7 +13,7 @@ from typing import Any
 
 from partita.engine.compile import DURABLE_PROVIDERS, CompiledCampaign, CompiledStage
 from partita.engine.events import Event, EventType
-from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view
+from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view, fork
 from partita.engine.inputs import (
     Advance,
     Cancel,
@@ -106,7 +106,7 @@ def handle(
     cancelled) produce no events. Requests a client made in error raise PreconditionError or
     InvalidInputError.
     """
-    step = _Step(state.model_copy(deep=True), campaign, context)
+    step = _Step(fork(state), campaign, context)
     step.handle(request)
     return Transition(step.state, step.events, step.commands)
 
@@ -120,7 +120,7 @@ class _Step:
         self.commands: list[Command] = []
 
     def emit(self, kind: EventType, stage: str = "", /, **data: Any) -> None:
-        event = Event(
+        event = Event.model_construct(
             sequence=self.state.last_sequence + 1,
             time=self.context.now,
             type=kind,

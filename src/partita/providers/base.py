@@ -55,6 +55,9 @@ class Provider(Protocol):
 
     name: str
     """What campaigns write in ``provider:`` (``providers.stage.<name>`` works too)."""
+    instant: bool
+    """True when ``run`` only computes from its call (no I/O, no waiting): the plane may run
+    it inside the transition that starts the stage run."""
 
     async def run(self, call: StageCall) -> dict[str, Any]:
         """The stage's outputs; raise StageError when the run failed."""

@@ -20,6 +20,7 @@ class HttpProvider:
     """
 
     name = "http"
+    instant = False
 
     def __init__(self) -> None:
         self._client: httpx.AsyncClient | None = None

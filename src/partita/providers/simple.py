@@ -14,6 +14,7 @@ class MockProvider:
     """Echoes its inputs as outputs, with the run's ``__`` facts added, and logs both."""
 
     name = "mock"
+    instant = True
 
     async def run(self, call: StageCall) -> dict[str, Any]:
         outputs = dict(call.inputs)
@@ -50,6 +51,7 @@ class NoopProvider:
     """Does nothing and outputs nothing."""
 
     name = "noop"
+    instant = True
 
     async def run(self, call: StageCall) -> dict[str, Any]:
         return {}
@@ -67,6 +69,7 @@ class CounterProvider:
     """
 
     name = "counter"
+    instant = True
 
     async def run(self, call: StageCall) -> dict[str, Any]:
         state: dict[str, Any] = dict(call.state) if isinstance(call.state, dict) else {}

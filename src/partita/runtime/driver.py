@@ -8,6 +8,7 @@ providers run as tasks, timers are armed, watchers hear of the events.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -43,6 +44,8 @@ from partita.store import ActivationRow, ActivationWrite, EventRow, NewActivatio
 log = logging.getLogger("partita.driver")
 
 Key = tuple[str, str]
+INSTANT_CHAIN = 100
+"""Most instant stage runs folded into one transition; longer chains go on in tasks."""
 
 
 class Driver:
@@ -122,7 +125,7 @@ class Driver:
         key = (namespace, activation_id)
         async with self._lock(key):
             empty = ActivationState(namespace=namespace, id=activation_id)
-            transition = handle(empty, campaign, request, self._context())
+            transition = await self._decide(empty, campaign, request)
             state = transition.state
             write = self._write(empty, transition, campaign, request_id)
             exclusive = not campaign.spec.allow_parallel
@@ -157,12 +160,43 @@ class Driver:
                         "request_id", f"was already used for activation {seen!r}"
                     )
             campaign = await self._catalog.compiled(namespace, state.campaign, state.version)
-            transition = handle(state, campaign, request, self._context())
+            transition = await self._decide(state, campaign, request)
             if not transition.events:
                 return state, False
             await self._store.commit(self._write(state, transition, campaign, request_id))
             self._committed(key, state, transition, campaign)
             return transition.state, True
+
+    async def _decide(
+        self, state: ActivationState, campaign: CompiledCampaign, request: Input
+    ) -> Transition:
+        """The engine's answer to ``request``, with instant providers' stage runs folded in.
+
+        A stage run of an instant provider (``mock``, ``noop``, ``counter``: no I/O) is run
+        right here and its result handled in the same transition, so a chain of such stages
+        costs one commit. Nothing is lost by running it before its start is durable: after a
+        crash before the commit, the stage run has not happened, and runs again.
+        """
+        context = self._context()
+        transition = handle(state, campaign, request, context)
+        events, commands = list(transition.events), list(transition.commands)
+        for _ in range(INSTANT_CHAIN):
+            command = next((c for c in commands if self._instant(c)), None)
+            if command is None:
+                break
+            assert isinstance(command, RunStage)
+            commands.remove(command)
+            result = await self._outcome(self._call(transition.state, command), command)
+            transition = handle(transition.state, campaign, result, context)
+            events.extend(transition.events)
+            commands.extend(transition.commands)
+        return Transition(transition.state, events, commands)
+
+    def _instant(self, command: object) -> bool:
+        if not isinstance(command, RunStage):
+            return False
+        provider = self._providers.get(command.provider)
+        return provider is not None and provider.instant
 
     def open_state(self, namespace: str, activation_id: str) -> ActivationState | None:
         """The state of an open activation, from memory; None when it is not open."""
@@ -257,12 +291,8 @@ class Driver:
                     task.cancel()
         self.watchers.publish(key, transition.events)
 
-    def _run_stage(
-        self, state: ActivationState, campaign: CompiledCampaign, command: RunStage
-    ) -> None:
-        if self._stopping:
-            return
-        call = StageCall(
+    def _call(self, state: ActivationState, command: RunStage) -> StageCall:
+        return StageCall(
             namespace=state.namespace,
             campaign=state.campaign,
             activation_id=state.id,
@@ -275,29 +305,42 @@ class Driver:
             config=command.config,
             state=command.state,
         )
+
+    def _run_stage(
+        self, state: ActivationState, campaign: CompiledCampaign, command: RunStage
+    ) -> None:
+        if self._stopping:
+            return
+        call = self._call(state, command)
         run_key = (state.namespace, state.id, command.run_id)
         task = asyncio.create_task(self._execute(call, command))
         self._runs[run_key] = task
-        task.add_done_callback(
-            lambda _t: self._runs.pop(run_key, None) if self._runs.get(run_key) is _t else None
-        )
+        task.add_done_callback(functools.partial(self._run_done, run_key))
 
-    async def _execute(self, call: StageCall, command: RunStage) -> None:
+    def _run_done(self, run_key: tuple[str, str, str], task: asyncio.Task[None]) -> None:
+        if self._runs.get(run_key) is task:
+            del self._runs[run_key]
+
+    async def _outcome(self, call: StageCall, command: RunStage) -> StageResult:
+        """Run a built-in provider; its outputs, or its failure, as a StageResult."""
         provider = self._providers[command.provider]
         try:
             outputs = await provider.run(call)
             _check_size(outputs, self._config.max_payload_bytes)
-            result = StageResult(command.run_id, command.attempt, outputs=outputs)
+            return StageResult(command.run_id, command.attempt, outputs=outputs)
         except asyncio.CancelledError:
             raise
         except StageError as exc:
-            result = StageResult(command.run_id, command.attempt, error=exc.as_failure())
+            return StageResult(command.run_id, command.attempt, error=exc.as_failure())
         except Exception as exc:  # a provider bug must fail the stage, not the plane
             log.exception(
                 "provider %s failed on %s/%s", command.provider, call.activation_id, call.stage
             )
             error = {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
-            result = StageResult(command.run_id, command.attempt, error=error)
+            return StageResult(command.run_id, command.attempt, error=error)
+
+    async def _execute(self, call: StageCall, command: RunStage) -> None:
+        result = await self._outcome(call, command)
         try:
             await self.submit(call.namespace, call.activation_id, result)
         except Exception:

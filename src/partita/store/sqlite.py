@@ -184,13 +184,11 @@ class SqliteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for op in batch:
-                conn.execute("SAVEPOINT op")
+                # An operation raises PartitaError only before it writes anything, so a
+                # refused one leaves nothing behind and needs no savepoint.
                 try:
                     results.append((True, op.fn(conn)))
-                    conn.execute("RELEASE op")
                 except PartitaError as exc:
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
                     results.append((False, exc))
             conn.execute("COMMIT")
         except BaseException:
