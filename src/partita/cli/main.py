@@ -11,7 +11,7 @@ from typing import NoReturn
 import grpc
 
 from partita import __version__
-from partita.cli import control, resources, site
+from partita.cli import control, resources, site, worker
 from partita.cli.client import Client, CliError, describe_rpc_error
 from partita.cli.output import FORMATS, Printer
 
@@ -79,6 +79,7 @@ def build_parser() -> Parser:
     site.register(sub, common)
     resources.register(sub, common)
     control.register(sub, common)
+    worker.register(sub, common)
     return parser
 
 

@@ -12,9 +12,9 @@ import yaml
 
 from partita.cli import views
 from partita.cli.client import CALL_TIMEOUT, Client, CliError, describe_rpc_error, pages
-from partita.cli.output import Printer, to_data
+from partita.cli.output import Printer, timestamp, to_data
 from partita.cli.values import assignments, json_object, moment, statuses, to_struct
-from partita.v1 import activation_pb2, campaign_pb2
+from partita.v1 import activation_pb2, campaign_pb2, worker_pb2, worker_pb2_grpc
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -96,10 +96,12 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     lst = sub.add_parser(
         "list",
         parents=[common],
-        help="list campaigns or activations",
+        help="list campaigns, activations or workers",
         description="List every match, paging through the API.",
     )
-    kinds = lst.add_subparsers(dest="kind", metavar="{campaigns,activations}", required=True)
+    kinds = lst.add_subparsers(
+        dest="kind", metavar="{campaigns,activations,workers}", required=True
+    )
     p = kinds.add_parser("campaigns", parents=[common], help="latest version of each campaign")
     p.add_argument("--prefix", default="", metavar="P", help="only names starting with P")
     p.add_argument("--all-versions", action="store_true", help="every version, not the latest")
@@ -122,6 +124,10 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--before", metavar="TIME", help="created before this RFC 3339 time")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="print at most N")
     p.set_defaults(func=list_activations)
+    p = kinds.add_parser("workers", parents=[common], help="workers seen recently, by identity")
+    p.add_argument("--queue", default="", metavar="Q", help="only workers polling queue Q")
+    p.add_argument("--limit", type=int, default=0, metavar="N", help="print at most N")
+    p.set_defaults(func=list_workers)
 
 
 # -- apply ---------------------------------------------------------------------------------
@@ -340,6 +346,31 @@ def list_activations(args: argparse.Namespace, client: Client, out: Printer) -> 
         out.table(views.ACTIVATION_HEADERS, [views.activation_row(a) for a in found])
     else:
         print(f"no matching activations in namespace {client.namespace}", file=sys.stderr)
+    return 0
+
+
+WORKER_HEADERS = ["IDENTITY", "QUEUES", "LAST SEEN", "IN FLIGHT"]
+
+
+def list_workers(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    stub = worker_pb2_grpc.WorkerServiceStub(client.channel)
+    request = worker_pb2.ListWorkersRequest(namespace=client.namespace, task_queue=args.queue)
+    found = list(pages(stub.ListWorkers, request, "workers", _limit(args)))
+    if out.structured:
+        out.emit({"workers": [to_data(w) for w in found]})
+    elif found:
+        rows = [
+            [
+                w.identity,
+                ",".join(w.task_queues),
+                timestamp(w.last_seen_time),
+                str(w.tasks_in_flight),
+            ]
+            for w in found
+        ]
+        out.table(WORKER_HEADERS, rows)
+    else:
+        print(f"no workers seen recently in namespace {client.namespace}", file=sys.stderr)
     return 0
 
 

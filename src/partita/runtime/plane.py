@@ -358,6 +358,7 @@ class Plane:
 
     async def heartbeat_stage_task(self, token: bytes, identity: str) -> bool:
         """True when the worker should stop: the activation was cancelled, or the task is stale."""
+        self._check_running()
         return self.stage_tasks.heartbeat(token, identity)
 
     async def list_workers(self, namespace: str, task_queue: str = "") -> list[WorkerInfo]:
