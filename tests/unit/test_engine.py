@@ -400,3 +400,128 @@ def test_handle_leaves_the_given_state_alone() -> None:
     before = run.state.model_copy(deep=True)
     handle(run.state, run.campaign, Start("c", 1, {}), Context(now=1.0))
     assert run.state == before
+
+
+def fan(spec_stage: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {"firstStage": "each", "stages": {"each": spec_stage, **more}}
+
+
+def test_contexts_run_once_per_item_and_gather_outputs_in_order() -> None:
+    run = Run(
+        fan(
+            {
+                "provider": "mock",
+                "contexts": "${{ inputs.sites }}",
+                "inputs": {"site": "${{ context }}"},
+                "stageSelector": "after",
+            },
+            after={"provider": "noop", "inputs": {"n": "${{ size(outputs.each) }}"}},
+        )
+    )
+    first = run.send(Start("c", 1, {"sites": ["a", "b", "c"]}))
+    commands = [c for c in first.commands if isinstance(c, RunStage)]
+    assert [(c.run_id, c.inputs) for c in commands] == [
+        ("1.0", {"site": "a"}),
+        ("1.1", {"site": "b"}),
+        ("1.2", {"site": "c"}),
+    ]
+    for command in reversed(commands):  # items may finish in any order
+        last = run.send(StageResult(command.run_id, 1, outputs={"at": command.inputs["site"]}))
+    assert run.state.outputs["each"] == [{"at": "a"}, {"at": "b"}, {"at": "c"}]
+    assert last.commands[0].inputs == {"n": 3}  # type: ignore[union-attr]
+    assert run.state.generation == 2  # items are not stage runs of the selector chain
+    assert run.types().count("STAGE_COMPLETED") == 4  # three items and the fan-out
+
+
+def test_max_concurrency_starts_items_as_others_finish() -> None:
+    run = Run(fan({"provider": "mock", "contexts": [1, 2, 3], "maxConcurrency": 2}))
+    first = run.send(Start("c", 1, {}))
+    assert [c.run_id for c in first.commands] == ["1.0", "1.1"]  # type: ignore[union-attr]
+    following = run.send(StageResult("1.1", 1, outputs={}))
+    assert [c.run_id for c in following.commands] == ["1.2"]  # type: ignore[union-attr]
+    run.send(StageResult("1.0", 1, outputs={}))
+    run.send(StageResult("1.2", 1, outputs={}))
+    assert run.state.status is Status.COMPLETED
+
+
+def test_fail_fast_cancels_the_other_items() -> None:
+    run = Run(fan({"provider": "mock", "contexts": ["a", "b", "c"]}))
+    run.send(Start("c", 1, {}))
+    transition = run.send(StageResult("1.1", 1, error={"type": "Boom", "message": "b broke"}))
+    assert {c.run_id for c in transition.commands if isinstance(c, CancelStage)} == {"1.0", "1.2"}
+    assert run.state.status is Status.FAILED
+    assert "item 1 ('b') failed: b broke" in run.state.status_message
+    assert run.send(StageResult("1.0", 1, outputs={})).events == []
+
+
+def test_collect_runs_every_item_and_reports_each_failure_in_place() -> None:
+    run = Run(
+        fan(
+            {
+                "provider": "mock",
+                "contexts": ["a", "b"],
+                "contextFailure": "collect",
+                "stageSelector": "${{ outputs.each[1].status == 'FAILED' ? 'repair' : '' }}",
+            },
+            repair={"provider": "noop"},
+        )
+    )
+    run.send(Start("c", 1, {}))
+    run.send(StageResult("1.1", 1, error={"type": "Boom", "message": "b broke"}))
+    repairing = run.send(StageResult("1.0", 1, outputs={"ok": True}))
+    assert run.state.outputs["each"] == [
+        {"ok": True},
+        {"status": "FAILED", "error": "b broke", "errorType": "Boom"},
+    ]
+    assert repairing.commands[0].stage == "repair"  # type: ignore[union-attr]
+
+
+def test_parallel_branches_join_with_their_outputs_merged() -> None:
+    spec = {
+        "firstStage": "checks",
+        "stages": {
+            "checks": {
+                "provider": "parallel",
+                "branches": ["lint", "test"],
+                "stageSelector": "ship",
+            },
+            "lint": {"provider": "mock", "inputs": {"tool": "ruff"}, "stageSelector": "ship"},
+            "test": {"provider": "mock", "inputs": {"tool": "pytest"}},
+            "ship": {"provider": "noop"},
+        },
+    }
+    run = Run(spec)
+    first = run.send(Start("c", 1, {}))
+    assert sorted(c.stage for c in first.commands) == ["lint", "test"]  # type: ignore[union-attr]
+    run.send(StageResult("1.1", 1, outputs={"passed": 10}))
+    shipping = run.send(StageResult("1.0", 1, outputs={"clean": True}))
+    assert run.state.outputs["checks"] == {"lint": {"clean": True}, "test": {"passed": 10}}
+    assert run.state.outputs["lint"] == {"clean": True}  # each branch is a stage of its own
+    assert [c.stage for c in shipping.commands] == ["ship"]  # type: ignore[union-attr]
+
+
+def test_an_empty_fan_out_completes_at_once() -> None:
+    run = Run(fan({"provider": "mock", "contexts": "${{ inputs.none }}"}))
+    run.send(Start("c", 1, {"none": []}))
+    assert run.state.status is Status.COMPLETED
+    assert run.state.outputs["each"] == []
+
+
+def test_fan_out_items_retry_on_their_own() -> None:
+    run = Run(
+        fan(
+            {
+                "provider": "mock",
+                "contexts": ["a", "b"],
+                "retry": {"maximumAttempts": 2, "initialInterval": "1s"},
+            }
+        )
+    )
+    run.send(Start("c", 1, {}), at=0.0)
+    run.send(StageResult("1.0", 1, error={"type": "Flaky", "message": "x"}))
+    assert "retry:1.0" in run.state.timers
+    retried = run.send(TimerFired("retry:1.0"), at=1.0)
+    assert [(c.run_id, c.attempt) for c in retried.commands] == [("1.0", 2)]  # type: ignore[union-attr]
+    run.send(StageResult("1.0", 2, outputs={"a": 1}))
+    run.send(StageResult("1.1", 1, outputs={"b": 1}))
+    assert run.state.outputs["each"] == [{"a": 1}, {"b": 1}]

@@ -79,7 +79,9 @@ def stage_run(run: StageRun) -> activation_pb2.StageRun:
         status=activation_pb2.StageRunStatus.Value(f"STAGE_RUN_STATUS_{run.status.value}"),  # type: ignore[arg-type]
         attempt=run.attempt,
         inputs=struct(run.inputs),
-        outputs=struct(run.outputs),
+        outputs=struct(
+            run.outputs if isinstance(run.outputs, dict | None) else {"items": run.outputs}
+        ),
         error=failure(run.error),
         start_time=timestamp(run.start_time),
         end_time=timestamp(run.end_time),

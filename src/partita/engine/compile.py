@@ -12,7 +12,7 @@ from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec, StageTi
 from partita.model.durations import parse_duration
 
 SYMPHONY_PREFIX = "providers.stage."
-DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker"})
+DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker", "parallel"})
 """Providers the engine runs itself: durable timers, signals, and stage tasks on task queues."""
 SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 
@@ -32,6 +32,13 @@ class CompiledStage:
     selector: Template | None
     retry: RetryPolicy
     timeouts: StageTimeouts
+    contexts: Template | None = None
+    """Fan-out: the expression giving the items; None for a plain stage."""
+
+    @property
+    def fans_out(self) -> bool:
+        """True when the stage runs as several stage runs: contexts, or parallel branches."""
+        return self.contexts is not None or self.provider == "parallel"
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,10 @@ def compile_campaign(
                     )
                 )
         violations.extend(_check_config(provider, stage.config, where))
+        contexts = None
+        if stage.contexts is not None:
+            contexts = template(stage.contexts, f"{where}.contexts")
+        violations.extend(_check_shape(key, stage, provider, spec, where))
         if provider == "worker" and not stage.task_queue:
             violations.append(
                 FieldViolation(f"{where}.taskQueue", "is required by the worker provider")
@@ -101,10 +112,44 @@ def compile_campaign(
                 selector,
                 retry,
                 stage.timeouts or default_timeouts,
+                contexts,
             )
     if violations:
         raise InvalidInputError(violations)
     return CompiledCampaign(name, version, api_version, spec, stages)
+
+
+def _check_shape(
+    key: str, stage: StageSpec, provider: str, spec: CampaignSpec, where: str
+) -> list[FieldViolation]:
+    """Fan-out, parallel branches and compensation refer to stages that can take that role."""
+    out = []
+    if provider == "parallel":
+        if not stage.branches:
+            out.append(FieldViolation(f"{where}.branches", "a parallel stage needs branches"))
+        if stage.contexts is not None:
+            out.append(FieldViolation(f"{where}.contexts", "a parallel stage cannot fan out"))
+        for i, branch in enumerate(stage.branches or []):
+            target = spec.stages.get(branch)
+            if target is None:
+                out.append(FieldViolation(f"{where}.branches[{i}]", f"{branch!r} names no stage"))
+            elif branch == key:
+                out.append(
+                    FieldViolation(f"{where}.branches[{i}]", "a stage cannot be its own branch")
+                )
+            elif target.contexts is not None or provider_name(target.provider) == "parallel":
+                out.append(
+                    FieldViolation(
+                        f"{where}.branches[{i}]", f"branch {branch!r} cannot fan out itself"
+                    )
+                )
+    elif stage.branches is not None:
+        out.append(
+            FieldViolation(f"{where}.branches", "only a `provider: parallel` stage has branches")
+        )
+    if stage.compensate is not None and stage.compensate not in spec.stages:
+        out.append(FieldViolation(f"{where}.compensate", f"{stage.compensate!r} names no stage"))
+    return out
 
 
 def _check_config(provider: str, config: dict[str, Any], where: str) -> list[FieldViolation]:

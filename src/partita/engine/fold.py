@@ -65,16 +65,19 @@ def apply(state: ActivationState, event: Event) -> None:
         run.end_time = event.time
         run.next_stage = data.get("nextStage", "")
         run.waiting_for = ""
-        state.outputs[run.stage] = data["outputs"]
+        if _own_outputs(state, run):
+            state.outputs[run.stage] = data["outputs"]
         _drop_timers(state, run.run_id)
     elif kind is EventType.STAGE_FAILED:
         run = _run(state, data["runId"])
-        run.status = RunStatus.FAILED
+        cancelled = data["failure"].get("type") == "Cancelled"
+        run.status = RunStatus.CANCELLED if cancelled else RunStatus.FAILED
         run.error = data["failure"]
         run.end_time = event.time
         run.next_stage = data.get("nextStage", "")
         run.waiting_for = ""
-        state.outputs[run.stage] = failure_view(data["failure"])
+        if _own_outputs(state, run):
+            state.outputs[run.stage] = failure_view(data["failure"])
         _drop_timers(state, run.run_id)
     elif kind is EventType.STAGE_RETRY_SCHEDULED:
         run = _run(state, data["runId"])
@@ -139,8 +142,12 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     data = event.data
     if state.run(data["runId"]) is None:
         run = StageRun(run_id=data["runId"], stage=event.stage, provider=data["provider"])
+        run.parent = data.get("parentRunId", "")
+        run.context = data.get("context")
+        run.items = data.get("items")
         state.runs.append(run)
-        state.generation += 1
+        if not run.parent:
+            state.generation += 1
     else:
         run = _run(state, data["runId"])
     run.attempt = data["attempt"]
@@ -174,6 +181,15 @@ def _run(state: ActivationState, run_id: str) -> StageRun:
             run = state.runs[index] = state.runs[index].model_copy()
             return run
     raise ValueError(f"no stage run {run_id}")
+
+
+def _own_outputs(state: ActivationState, run: StageRun) -> bool:
+    """Whether a run's outputs are its stage's: not for a fan-out's items of that same stage
+    (their outputs are gathered into the fan-out's), but yes for a parallel branch."""
+    if not run.parent:
+        return True
+    parent = state.run(run.parent)
+    return parent is None or parent.stage != run.stage
 
 
 def fork(state: ActivationState) -> ActivationState:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from partita.engine import fanout
 from partita.engine.compile import DURABLE_PROVIDERS, CompiledCampaign, CompiledStage
 from partita.engine.events import Event, EventType
 from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view, fork
@@ -184,6 +185,7 @@ class _Step:
             or run.status is not RunStatus.RUNNING
             or run.attempt != result.attempt
             or run.provider in ("delay", "wait")
+            or run.items is not None
         ):
             return  # stale or duplicate: acknowledged, changes nothing
         if result.error is not None:
@@ -243,7 +245,14 @@ class _Step:
             self.attempt_failed(run, {"type": "Timeout", "message": message})
         elif timer.kind == "retry":
             stage = self.campaign.stages[run.stage]
-            self.begin_attempt(stage, run.run_id, run.attempt + 1, run.previous_stage)
+            self.begin_attempt(
+                stage,
+                run.run_id,
+                run.attempt + 1,
+                run.previous_stage,
+                context=run.context,
+                parent=run.parent,
+            )
         elif timer.kind in WORKER_TIMEOUTS:
             which = WORKER_TIMEOUTS[timer.kind]
             self.emit(
@@ -300,16 +309,31 @@ class _Step:
             self.close(Status.FAILED, failure={"type": "StageRunLimit", "message": message})
             return
         run_id = str(self.state.generation + 1)
-        self.begin_attempt(self.campaign.stages[name], run_id, 1, previous)
+        stage = self.campaign.stages[name]
+        if stage.fans_out:
+            fanout.start(self, stage, run_id, previous)
+        else:
+            self.begin_attempt(stage, run_id, 1, previous)
 
-    def begin_attempt(self, stage: CompiledStage, run_id: str, attempt: int, previous: str) -> None:
-        env = self.env(self.state.outputs)
-        base = {
+    def begin_attempt(
+        self,
+        stage: CompiledStage,
+        run_id: str,
+        attempt: int,
+        previous: str,
+        *,
+        context: Any = None,
+        parent: str = "",
+    ) -> None:
+        env = self.env(self.state.outputs, context)
+        base: dict[str, Any] = {
             "runId": run_id,
             "attempt": attempt,
             "provider": stage.provider,
             "previousStage": previous,
         }
+        if parent:
+            base.update(parentRunId=parent, context=context)
         try:
             inputs = stage.inputs.render(env) if stage.inputs else dict(self.state.inputs)
             config = stage.config.render(env)
@@ -319,7 +343,7 @@ class _Step:
         except (ExpressionError, ValueError) as exc:
             self.emit(EventType.STAGE_STARTED, stage.name, config={}, inputs=None, **base)
             error = {"type": "InvalidStage", "message": str(exc), "nonRetryable": True}
-            self.attempt_failed(self.state.runs[-1] if attempt == 1 else self._run(run_id), error)
+            self.attempt_failed(self._run(run_id), error)
             return
         self.emit(
             EventType.STAGE_STARTED, stage.name, config=config, inputs=inputs, **base, **extra
@@ -396,7 +420,17 @@ class _Step:
             return task
         return {}
 
-    def run_completed(self, run: StageRun, outputs: dict[str, Any]) -> None:
+    def run_completed(self, run: StageRun, outputs: Any) -> None:
+        if run.parent:
+            self.emit(
+                EventType.STAGE_COMPLETED,
+                run.stage,
+                runId=run.run_id,
+                attempt=run.attempt,
+                outputs=outputs,
+            )
+            fanout.item_closed(self, run)
+            return
         try:
             following = self.select(run.stage, outputs)
         except ExpressionError as exc:
@@ -425,7 +459,7 @@ class _Step:
 
     def attempt_failed(self, run: StageRun, error: dict[str, Any]) -> None:
         stage = self.campaign.stages[run.stage]
-        delay = retry_delay(stage.retry, run.attempt, error)
+        delay = None if run.items is not None else retry_delay(stage.retry, run.attempt, error)
         if delay is not None:
             self.emit(
                 EventType.STAGE_RETRY_SCHEDULED,
@@ -437,6 +471,16 @@ class _Step:
                 due=self.context.now + delay,
                 timerId=f"retry:{run.run_id}",
             )
+            return
+        if run.parent:
+            self.emit(
+                EventType.STAGE_FAILED,
+                run.stage,
+                runId=run.run_id,
+                attempt=run.attempt,
+                failure=error,
+            )
+            fanout.item_closed(self, run)
             return
         try:
             following = self.select(run.stage, failure_view(error))
@@ -472,7 +516,7 @@ class _Step:
         else:
             self.close(Status.COMPLETED)
 
-    def select(self, stage: str, outputs: dict[str, Any]) -> str:
+    def select(self, stage: str, outputs: Any) -> str:
         selector = self.campaign.stages[stage].selector
         if selector is None:
             return ""
@@ -481,6 +525,11 @@ class _Step:
         if following and following not in self.campaign.stages:
             raise ExpressionError(f"selected {following!r}, which names no stage")
         return following
+
+    def cancel_run(self, run: StageRun) -> None:
+        """Tell the runtime to stop a stage run that has just been closed."""
+        if run.provider not in ("delay", "wait") and run.items is None:
+            self.commands.append(CancelStage(run.run_id))
 
     def close(self, status: Status, **data: Any) -> None:
         """Emit the closing event; ``data`` per its EventType: reason, failure or timeout."""
@@ -492,12 +541,12 @@ class _Step:
             data["outputs"] = self.state.outputs
         self.emit(CLOSING_EVENT_OF[status], stage, **data)
 
-    def env(self, outputs: dict[str, Any]) -> dict[str, Any]:
+    def env(self, outputs: dict[str, Any], context: Any = None) -> dict[str, Any]:
         state = self.state
         return {
             "inputs": state.inputs,
             "outputs": outputs,
-            "context": None,
+            "context": context,
             "trigger": state.trigger,
             "activation": {
                 "id": state.id,

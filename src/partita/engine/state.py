@@ -63,7 +63,8 @@ class StageRun(BaseModel):
     status: RunStatus = RunStatus.RUNNING
     config: dict[str, Any] = {}
     inputs: dict[str, Any] | None = None
-    outputs: dict[str, Any] | None = None
+    outputs: Any = None
+    """The run's outputs: a map; for a fan-out, its items' outputs (a list, or a map by branch)."""
     error: dict[str, Any] | None = None
     start_time: float = 0.0
     end_time: float | None = None
@@ -78,6 +79,12 @@ class StageRun(BaseModel):
     """``worker`` stages: identity of the worker holding the current attempt's task."""
     heartbeat_timeout: float | None = None
     """``worker`` stages: seconds of heartbeat silence that fail the attempt."""
+    parent: str = ""
+    """Fan-out: the run id of the stage run this one is an item of."""
+    context: Any = None
+    """Fan-out: this run's item (``context`` in its expressions)."""
+    items: list[Any] | None = None
+    """A fan-out's own run: its items (contexts, or the names of parallel branches)."""
 
     @property
     def open(self) -> bool:

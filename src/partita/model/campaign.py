@@ -8,7 +8,7 @@ compiles a campaign (``partita.engine.compile``).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
@@ -110,6 +110,21 @@ class StageSpec(Spec):
     """``worker`` stages: which handler a worker runs (default: the stage name)."""
     timeouts: StageTimeouts | None = None
     """``worker`` stages: deadlines of each attempt."""
+    contexts: Any = None
+    """Fan-out (map-reduce): an expression (or a list) giving the items; the stage runs once
+    per item, in parallel, the item in ``context``; its outputs are the items' outputs in
+    item order."""
+    max_concurrency: int | None = Field(default=None, ge=1)
+    """Fan-out and parallel stages: at most this many items or branches run at once."""
+    context_failure: Literal["failFast", "collect"] = "failFast"
+    """Fan-out and parallel stages: ``failFast`` cancels the rest when one fails and fails the
+    stage; ``collect`` runs them all and reports each failure in its place in the outputs."""
+    branches: list[str] | None = None
+    """``provider: parallel``: the stages to run at once; the stage's outputs map each
+    branch to its outputs, and its selector runs when all have finished."""
+    compensate: str | None = None
+    """Saga: the stage that undoes this one, run if the activation later fails or is
+    cancelled (compensations run in the reverse order of completion)."""
 
 
 class CampaignSpec(Spec):

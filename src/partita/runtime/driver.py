@@ -388,7 +388,7 @@ def _rerun(state: ActivationState, run_id: str) -> RunStage:
         config=run.config,
         inputs=run.inputs or {},
         previous_stage=run.previous_stage,
-        generation=int(run.run_id),
+        generation=int(run.run_id.split(".")[0]),
         state=previous_outputs.get("__state") if isinstance(previous_outputs, dict) else None,
     )
 

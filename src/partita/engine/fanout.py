@@ -1,0 +1,151 @@
+"""Fan-out: a stage that runs as several stage runs at once, then continues as one.
+
+Two shapes share this: ``contexts`` (map-reduce: the same stage once per item, the item in
+``context``) and ``provider: parallel`` (fork-join: each of ``branches`` at once). The
+fan-out's own stage run holds the items; each item is a stage run of its own, with its own
+attempts and retries, whose run id is ``<fan-out run id>.<index>``. When every item has
+closed, the fan-out's run completes with the items' outputs (a list in item order, or a map
+by branch) and its selector runs; with ``failFast`` the first failed item cancels the rest
+and fails the fan-out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from partita.engine.compile import CompiledStage
+from partita.engine.events import EventType
+from partita.engine.fold import failure_view
+from partita.engine.state import RunStatus, StageRun
+from partita.expr import ExpressionError
+
+if TYPE_CHECKING:
+    from partita.engine.machine import _Step
+
+
+def start(step: _Step, stage: CompiledStage, run_id: str, previous: str) -> None:
+    """Start the fan-out's own run and its first items (up to ``maxConcurrency``)."""
+    parallel = stage.provider == "parallel"
+    error = None
+    items: Any
+    if parallel:
+        items = list(stage.spec.branches or [])
+    else:
+        assert stage.contexts is not None
+        try:
+            items = stage.contexts.render(step.env(step.state.outputs))
+        except ExpressionError as exc:
+            items, error = [], f"contexts: {exc}"
+        if items is None:
+            items = []
+        elif not isinstance(items, list):
+            items = [items] if isinstance(items, str | int | float | bool) else []
+            if not items:
+                error = "contexts must give a list"
+    step.emit(
+        EventType.STAGE_STARTED,
+        stage.name,
+        runId=run_id,
+        attempt=1,
+        provider="parallel" if parallel else "fanout",
+        config={},
+        inputs=None,
+        previousStage=previous,
+        items=items,
+        maxConcurrency=stage.spec.max_concurrency,
+    )
+    run = step.state.run(run_id)
+    assert run is not None
+    if error is not None:
+        step.attempt_failed(run, {"type": "InvalidStage", "message": error, "nonRetryable": True})
+        return
+    _fill(step, stage, run)
+    _maybe_done(step, run_id)
+
+
+def item_closed(step: _Step, item: StageRun) -> None:
+    """An item finished: fail fast, start the next item, or complete the fan-out."""
+    item = _current(step, item)
+    parent = step.state.run(item.parent)
+    if parent is None or not parent.open:
+        return
+    stage = step.campaign.stages[parent.stage]
+    if item.status is RunStatus.FAILED and stage.spec.context_failure == "failFast":
+        index = item.run_id.rsplit(".", 1)[1]
+        for other in _items(step, parent):
+            if other.open:
+                step.emit(
+                    EventType.STAGE_FAILED,
+                    other.stage,
+                    runId=other.run_id,
+                    attempt=other.attempt,
+                    failure={"type": "Cancelled", "message": f"item {index} failed first"},
+                )
+                step.cancel_run(other)
+        error = item.error or {}
+        message = f"item {index} ({_label(item)}) failed: {error.get('message', '')}"
+        step.attempt_failed(
+            _current(step, parent), {**error, "message": message, "nonRetryable": True}
+        )
+        return
+    _fill(step, stage, _current(step, parent))
+    _maybe_done(step, parent.run_id)
+
+
+def _fill(step: _Step, stage: CompiledStage, parent: StageRun) -> None:
+    """Start items until ``maxConcurrency`` run at once or none is left."""
+    items = parent.items or []
+    limit = stage.spec.max_concurrency or len(items)
+    while True:
+        parent = _current(step, parent)
+        if not parent.open:
+            return
+        started = _items(step, parent)
+        running = sum(1 for r in started if r.open)
+        if len(started) >= len(items) or running >= limit:
+            return
+        index = len(started)
+        if parent.provider == "parallel":
+            target, context = step.campaign.stages[items[index]], None
+        else:
+            target, context = stage, items[index]
+        step.begin_attempt(
+            target,
+            f"{parent.run_id}.{index}",
+            1,
+            parent.previous_stage,
+            context=context,
+            parent=parent.run_id,
+        )
+
+
+def _maybe_done(step: _Step, run_id: str) -> None:
+    parent = step.state.run(run_id)
+    if parent is None or not parent.open:
+        return
+    started = _items(step, parent)
+    if len(started) < len(parent.items or []) or any(r.open for r in started):
+        return
+    results = [
+        r.outputs if r.status is RunStatus.COMPLETED else failure_view(r.error or {})
+        for r in started
+    ]
+    outputs: Any = results
+    if parent.provider == "parallel":
+        outputs = {r.stage: result for r, result in zip(started, results, strict=True)}
+    step.run_completed(parent, outputs)
+
+
+def _items(step: _Step, parent: StageRun) -> list[StageRun]:
+    """The items started so far, in item order."""
+    return [r for r in step.state.runs if r.parent == parent.run_id]
+
+
+def _current(step: _Step, run: StageRun) -> StageRun:
+    found = step.state.run(run.run_id)
+    assert found is not None
+    return found
+
+
+def _label(item: StageRun) -> str:
+    return item.stage if item.context is None else repr(item.context)
