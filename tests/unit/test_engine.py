@@ -525,3 +525,57 @@ def test_fan_out_items_retry_on_their_own() -> None:
     run.send(StageResult("1.0", 2, outputs={"a": 1}))
     run.send(StageResult("1.1", 1, outputs={"b": 1}))
     assert run.state.outputs["each"] == [{"a": 1}, {"b": 1}]
+
+
+SAGA = {
+    "firstStage": "reserve",
+    "stages": {
+        "reserve": {"provider": "mock", "compensate": "release", "stageSelector": "charge"},
+        "charge": {"provider": "mock", "compensate": "refund", "stageSelector": "ship"},
+        "ship": {"provider": "mock"},
+        "release": {"provider": "mock"},
+        "refund": {"provider": "mock"},
+    },
+}
+
+
+def test_a_failure_runs_compensations_in_reverse_order_then_fails() -> None:
+    run = Run(SAGA)
+    transition = run.send(Start("c", 1, {}), at=1.0)
+    transition = run.finish_inline(transition)  # reserve
+    run.now = 2.0
+    transition = run.finish_inline(transition)  # charge
+    transition = run.send(StageResult("3", 1, error={"type": "NoStock", "message": "gone"}))
+    assert [c.stage for c in transition.commands] == ["refund"]  # type: ignore[union-attr]
+    assert run.state.status is Status.RUNNING
+    transition = run.finish_inline(transition)
+    assert [c.stage for c in transition.commands] == ["release"]  # type: ignore[union-attr]
+    run.finish_inline(transition)
+    assert run.state.status is Status.FAILED
+    assert "gone" in run.state.status_message
+    compensations = [
+        (e.stage, e.data["compensates"])
+        for e in run.events
+        if e.type is EventType.COMPENSATION_STARTED
+    ]
+    assert compensations == [("refund", "charge"), ("release", "reserve")]
+
+
+def test_cancel_in_the_middle_of_a_saga_compensates_then_cancels() -> None:
+    run = Run(SAGA)
+    transition = run.finish_inline(run.send(Start("c", 1, {})))  # reserve done, charge running
+    transition = run.send(Cancel("customer changed their mind"))
+    assert CancelStage("2") in transition.commands
+    assert [c.stage for c in transition.commands if isinstance(c, RunStage)] == ["release"]
+    assert run.send(Cancel("again")).events == []  # already on its way out
+    run.send(StageResult("3", 1, error={"type": "Down", "message": "release failed"}))
+    assert run.state.status is Status.CANCELLED  # a failed compensation is recorded; it ends
+    assert run.state.status_message == "customer changed their mind"
+
+
+def test_terminate_skips_compensation() -> None:
+    run = Run(SAGA)
+    run.finish_inline(run.send(Start("c", 1, {})))
+    run.send(Terminate("now"))
+    assert run.state.status is Status.TERMINATED
+    assert EventType.COMPENSATION_STARTED not in [e.type for e in run.events]

@@ -113,6 +113,12 @@ def apply(state: ActivationState, event: Event) -> None:
         _set_status(state, Status.RUNNING)
         state.next_stage = ""
         state.status_message = ""
+    elif kind is EventType.COMPENSATION_STARTED:
+        if "closing" in data:
+            state.closing = data["closing"]
+        state.compensated = [*state.compensated, data["compensatedRunId"]]
+        if state.status is Status.PAUSED:
+            _set_status(state, Status.RUNNING)
     elif kind is EventType.CANCEL_REQUESTED:
         state.status_message = data.get("reason", "")
     elif kind in CLOSING_EVENTS:
@@ -144,6 +150,7 @@ def _stage_started(state: ActivationState, event: Event) -> None:
         run = StageRun(run_id=data["runId"], stage=event.stage, provider=data["provider"])
         run.parent = data.get("parentRunId", "")
         run.context = data.get("context")
+        run.compensates = data.get("compensates", "")
         run.items = data.get("items")
         state.runs.append(run)
         if not run.parent:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import fanout
+from partita.engine import fanout, saga
 from partita.engine.compile import DURABLE_PROVIDERS, CompiledCampaign, CompiledStage
 from partita.engine.events import Event, EventType
 from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view, fork
@@ -154,10 +154,12 @@ class _Step:
         elif isinstance(request, Advance):
             self.advance(request)
         elif isinstance(request, Cancel):
+            if saga.compensating(self):
+                return  # already on its way to its end, compensating
             self.emit(EventType.CANCEL_REQUESTED, reason=request.reason)
             self.close(Status.CANCELLED, reason=request.reason)
         elif isinstance(request, Terminate):
-            self.close(Status.TERMINATED, reason=request.reason)
+            self.close_now(Status.TERMINATED, reason=request.reason)
 
     def start(self, request: Start) -> None:
         spec = self.campaign.spec
@@ -324,6 +326,7 @@ class _Step:
         *,
         context: Any = None,
         parent: str = "",
+        compensates: str = "",
     ) -> None:
         env = self.env(self.state.outputs, context)
         base: dict[str, Any] = {
@@ -334,6 +337,8 @@ class _Step:
         }
         if parent:
             base.update(parentRunId=parent, context=context)
+        if compensates:
+            base.update(compensates=compensates)
         try:
             inputs = stage.inputs.render(env) if stage.inputs else dict(self.state.inputs)
             config = stage.config.render(env)
@@ -421,6 +426,16 @@ class _Step:
         return {}
 
     def run_completed(self, run: StageRun, outputs: Any) -> None:
+        if run.compensates:
+            self.emit(
+                EventType.STAGE_COMPLETED,
+                run.stage,
+                runId=run.run_id,
+                attempt=run.attempt,
+                outputs=outputs,
+            )
+            saga.run_closed(self)
+            return
         if run.parent:
             self.emit(
                 EventType.STAGE_COMPLETED,
@@ -472,7 +487,7 @@ class _Step:
                 timerId=f"retry:{run.run_id}",
             )
             return
-        if run.parent:
+        if run.parent or run.compensates:
             self.emit(
                 EventType.STAGE_FAILED,
                 run.stage,
@@ -480,6 +495,9 @@ class _Step:
                 attempt=run.attempt,
                 failure=error,
             )
+            if run.compensates:
+                saga.run_closed(self)
+                return
             fanout.item_closed(self, run)
             return
         try:
@@ -532,7 +550,14 @@ class _Step:
             self.commands.append(CancelStage(run.run_id))
 
     def close(self, status: Status, **data: Any) -> None:
-        """Emit the closing event; ``data`` per its EventType: reason, failure or timeout."""
+        """End the activation (after its compensations, when it fails or is cancelled);
+        ``data`` per the closing EventType: reason, failure or timeout."""
+        if saga.begin(self, status, data):
+            return
+        self.close_now(status, **data)
+
+    def close_now(self, status: Status, **data: Any) -> None:
+        """Emit the closing event."""
         for run in self.state.runs:
             if run.status is RunStatus.RUNNING and run.provider not in ("delay", "wait"):
                 self.commands.append(CancelStage(run.run_id))

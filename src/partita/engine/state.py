@@ -83,6 +83,8 @@ class StageRun(BaseModel):
     """Fan-out: the run id of the stage run this one is an item of."""
     context: Any = None
     """Fan-out: this run's item (``context`` in its expressions)."""
+    compensates: str = ""
+    """Saga: the run id of the completed stage run this run undoes."""
     items: list[Any] | None = None
     """A fan-out's own run: its items (contexts, or the names of parallel branches)."""
 
@@ -138,6 +140,10 @@ class ActivationState(BaseModel):
     signals: list[BufferedSignal] = []
     trigger: dict[str, Any] = {}
     """The last signal that woke the activation: ``{event, data}``."""
+    closing: dict[str, Any] = {}
+    """Saga: while compensations run, the ending they lead to: ``{status, data}``."""
+    compensated: list[str] = []
+    """Saga: run ids whose compensation has started."""
     headers: dict[str, str] = {}
     """Trace context of the request that started the activation; passed on to stage tasks."""
 
