@@ -106,6 +106,8 @@ def activation(state: ActivationState, *, runs: bool = True) -> activation_pb2.A
         self_driving=state.self_driving,
         stage_runs=[stage_run(r) for r in state.runs] if runs else [],
         history_length=state.last_sequence,
+        parent_activation_id=state.parent.get("activationId", ""),
+        parent_run_id=state.parent.get("runId", ""),
     )
 
 

@@ -1,11 +1,14 @@
 """The pure, deterministic activation state machine."""
 
+from partita.engine.commands import CancelStage, Command, EnqueueTask, RunStage, StartChild
 from partita.engine.compile import CompiledCampaign, compile_campaign, provider_name
 from partita.engine.events import Event, EventType
 from partita.engine.fold import apply, replay
 from partita.engine.inputs import (
     Advance,
     Cancel,
+    ChildClosed,
+    ChildStarted,
     Input,
     Signal,
     StageResult,
@@ -14,15 +17,7 @@ from partita.engine.inputs import (
     Terminate,
     TimerFired,
 )
-from partita.engine.machine import (
-    CancelStage,
-    Command,
-    Context,
-    EnqueueTask,
-    RunStage,
-    Transition,
-    handle,
-)
+from partita.engine.machine import Context, Transition, handle
 from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 
 __all__ = [
@@ -30,6 +25,8 @@ __all__ = [
     "Advance",
     "Cancel",
     "CancelStage",
+    "ChildClosed",
+    "ChildStarted",
     "Command",
     "CompiledCampaign",
     "Context",
@@ -43,6 +40,7 @@ __all__ = [
     "StageResult",
     "StageRun",
     "Start",
+    "StartChild",
     "Status",
     "TaskLeased",
     "Terminate",

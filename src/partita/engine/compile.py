@@ -12,7 +12,7 @@ from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec, StageTi
 from partita.model.durations import parse_duration
 
 SYMPHONY_PREFIX = "providers.stage."
-DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker", "parallel"})
+DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker", "parallel", "campaign"})
 """Providers the engine runs itself: durable timers, signals, and stage tasks on task queues."""
 SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 
@@ -165,6 +165,10 @@ def _check_config(provider: str, config: dict[str, Any], where: str) -> list[Fie
                 out.append(FieldViolation(f"{where}.config.{key}", str(exc)))
     if provider == "delay" and "duration" not in config:
         out.append(FieldViolation(f"{where}.config.duration", "is required by the delay provider"))
+    if provider == "campaign" and not config.get("campaign"):
+        out.append(
+            FieldViolation(f"{where}.config.campaign", "is required by the campaign provider")
+        )
     if provider == "wait" and not config.get("event"):
         out.append(FieldViolation(f"{where}.config.event", "is required by the wait provider"))
     return out

@@ -51,6 +51,7 @@ def apply(state: ActivationState, event: Event) -> None:
         state.inputs = data["inputs"]
         state.self_driving = data["selfDriving"]
         state.headers = data.get("headers") or {}
+        state.parent = data.get("parent") or {}
         state.create_time = event.time
         if data.get("deadline") is not None:
             state.timers["activation-timeout"] = Timer(
@@ -94,7 +95,9 @@ def apply(state: ActivationState, event: Event) -> None:
             state.timers[timer["id"]] = Timer(
                 due=timer["due"], kind=timer["kind"], run_id=run.run_id
             )
-    elif kind is EventType.STAGE_TIMED_OUT:
+    elif kind is EventType.CHILD_STARTED:
+        _run(state, data["runId"]).child_started = True
+    elif kind in (EventType.STAGE_TIMED_OUT, EventType.CHILD_CLOSED):
         pass
     elif kind is EventType.TIMER_FIRED:
         state.timers.pop(data["timerId"], None)
@@ -168,6 +171,8 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     run.task_type = data.get("taskType", "")
     run.heartbeat_timeout = data.get("heartbeatTimeout")
     run.worker = ""
+    run.child = data.get("child", {}).get("activationId", "")
+    run.child_started = False
     waiting = run.waiting_for or (data.get("timer") and run.provider == "delay")
     run.status = RunStatus.WAITING if waiting else RunStatus.RUNNING
     state.current_stage = event.stage

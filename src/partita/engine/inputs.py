@@ -16,6 +16,8 @@ class Start:
     start_stage: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     """Trace context (``traceparent``) to pass on to stage tasks."""
+    parent: dict[str, Any] = field(default_factory=dict)
+    """For a child activation: ``{activationId, runId, attempt}`` of the stage that started it."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,27 @@ class TaskLeased:
     run_id: str
     attempt: int
     identity: str
+
+
+@dataclass(frozen=True)
+class ChildStarted:
+    """The child activation of a ``campaign`` stage run's attempt exists now."""
+
+    run_id: str
+    attempt: int
+    child_id: str
+
+
+@dataclass(frozen=True)
+class ChildClosed:
+    """The child activation of a ``campaign`` stage run's attempt reached a terminal status."""
+
+    run_id: str
+    attempt: int
+    child_id: str
+    status: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,4 +89,15 @@ class Terminate:
     reason: str = ""
 
 
-Input = Start | StageResult | TaskLeased | TimerFired | Signal | Advance | Cancel | Terminate
+Input = (
+    Start
+    | StageResult
+    | TaskLeased
+    | ChildStarted
+    | ChildClosed
+    | TimerFired
+    | Signal
+    | Advance
+    | Cancel
+    | Terminate
+)

@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import fanout, saga
+from partita.engine import durable, fanout, saga
+from partita.engine.commands import CancelStage, Command, EnqueueTask, RunStage, StartChild
 from partita.engine.compile import DURABLE_PROVIDERS, CompiledCampaign, CompiledStage
 from partita.engine.events import Event, EventType
 from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view, fork
 from partita.engine.inputs import (
     Advance,
     Cancel,
+    ChildClosed,
+    ChildStarted,
     Input,
     Signal,
     StageResult,
@@ -30,7 +33,7 @@ from partita.engine.retry import retry_delay
 from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 from partita.errors import InvalidInputError, PreconditionError
 from partita.expr import ExpressionError
-from partita.model.durations import format_duration, parse_duration
+from partita.model.durations import format_duration
 
 
 @dataclass(frozen=True)
@@ -42,44 +45,6 @@ class Context:
     site: str = "local"
     """The id of the site this plane runs."""
 
-
-@dataclass(frozen=True)
-class RunStage:
-    """Command: run one attempt of a stage run with a built-in provider; report a StageResult."""
-
-    run_id: str
-    attempt: int
-    stage: str
-    provider: str
-    config: dict[str, Any]
-    inputs: dict[str, Any]
-    previous_stage: str
-    generation: int
-    state: Any = None
-    """The stage's previous ``__state`` output in this activation (for ``counter``)."""
-
-
-@dataclass(frozen=True)
-class EnqueueTask:
-    """Command: put this attempt's stage task on its task queue for a worker to poll."""
-
-    run_id: str
-    attempt: int
-    stage: str
-    task_queue: str
-    task_type: str
-    inputs: dict[str, Any]
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class CancelStage:
-    """Command: stop a running stage run; its result will be ignored."""
-
-    run_id: str
-
-
-Command = RunStage | EnqueueTask | CancelStage
 
 WORKER_TIMEOUTS = {
     "schedule-to-start": "scheduleToStart",
@@ -138,7 +103,9 @@ class _Step:
             self.start(request)
             return
         if self.state.status.terminal:
-            if isinstance(request, StageResult | TimerFired | TaskLeased):
+            if isinstance(
+                request, StageResult | TimerFired | TaskLeased | ChildStarted | ChildClosed
+            ):
                 return
             raise PreconditionError(
                 f"activation {self.state.id} is already {self.state.status.value}"
@@ -146,7 +113,9 @@ class _Step:
         if isinstance(request, StageResult):
             self.stage_result(request)
         elif isinstance(request, TaskLeased):
-            self.task_leased(request)
+            durable.task_leased(self, request)
+        elif isinstance(request, ChildStarted | ChildClosed):
+            durable.child_report(self, request)
         elif isinstance(request, TimerFired):
             self.timer_fired(request.timer_id)
         elif isinstance(request, Signal):
@@ -175,6 +144,7 @@ class _Step:
             inputs=request.inputs,
             selfDriving=spec.self_driving,
             headers=request.headers,
+            **({"parent": request.parent} if request.parent else {}),
             startStage=request.start_stage,
             deadline=deadline,
         )
@@ -186,7 +156,7 @@ class _Step:
             run is None
             or run.status is not RunStatus.RUNNING
             or run.attempt != result.attempt
-            or run.provider in ("delay", "wait")
+            or run.provider in ("delay", "wait", "campaign")
             or run.items is not None
         ):
             return  # stale or duplicate: acknowledged, changes nothing
@@ -194,36 +164,6 @@ class _Step:
             self.attempt_failed(run, result.error)
         else:
             self.run_completed(run, result.outputs or {})
-
-    def task_leased(self, lease: TaskLeased) -> None:
-        run = self.state.run(lease.run_id)
-        if (
-            run is None
-            or run.provider != "worker"
-            or run.status is not RunStatus.RUNNING
-            or run.attempt != lease.attempt
-        ):
-            return  # a task left on its queue by an attempt that has ended
-        timeouts = self.campaign.stages[run.stage].timeouts
-        now = self.context.now
-        timers = []
-        if timeouts.start_to_close is not None:
-            due = now + timeouts.start_to_close.total_seconds()
-            timers.append(
-                {"id": f"start-to-close:{run.run_id}", "due": due, "kind": "start-to-close"}
-            )
-        if timeouts.heartbeat is not None:
-            due = now + timeouts.heartbeat.total_seconds()
-            timers.append({"id": f"heartbeat:{run.run_id}", "due": due, "kind": "heartbeat"})
-        self.emit(
-            EventType.STAGE_TASK_LEASED,
-            run.stage,
-            runId=run.run_id,
-            attempt=run.attempt,
-            taskQueue=run.task_queue,
-            identity=lease.identity,
-            timers=timers,
-        )
 
     def timer_fired(self, timer_id: str) -> None:
         timer = self.state.timers.get(timer_id)
@@ -344,7 +284,7 @@ class _Step:
             config = stage.config.render(env)
             if not isinstance(inputs, dict):
                 raise ExpressionError(f"inputs must be a map, not {type(inputs).__name__}")
-            extra = self.provider_plan(stage, run_id, config)
+            extra = durable.plan(self, stage, run_id, attempt, config)
         except (ExpressionError, ValueError) as exc:
             self.emit(EventType.STAGE_STARTED, stage.name, config={}, inputs=None, **base)
             error = {"type": "InvalidStage", "message": str(exc), "nonRetryable": True}
@@ -356,6 +296,17 @@ class _Step:
         run = self._run(run_id)
         if stage.provider == "wait" and "consumedSignal" in extra:
             self.run_completed(run, dict(self.state.trigger.get("data", {})))
+        elif stage.provider == "campaign":
+            self.commands.append(
+                StartChild(
+                    run_id=run_id,
+                    attempt=attempt,
+                    child_id=run.child,
+                    campaign=str(config.get("campaign")),
+                    version=int(config.get("version") or 0),
+                    inputs=inputs,
+                )
+            )
         elif stage.provider == "worker":
             self.commands.append(
                 EnqueueTask(
@@ -385,45 +336,6 @@ class _Step:
                     else None,
                 )
             )
-
-    def provider_plan(
-        self, stage: CompiledStage, run_id: str, config: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Event data for the engine's own durable providers: a timer, a signal to wait for."""
-        now = self.context.now
-        if stage.provider == "delay":
-            due = now + parse_duration(config.get("duration")).total_seconds()
-            return {"timer": {"id": f"delay:{run_id}", "due": due, "kind": "delay"}}
-        if stage.provider == "wait":
-            event = str(config.get("event") or "")
-            if not event:
-                raise ValueError("config.event is empty")
-            plan: dict[str, Any] = {"waitFor": event}
-            for index, buffered in enumerate(self.state.signals):
-                if buffered.event == event:
-                    plan["consumedSignal"] = index
-                    return plan
-            if config.get("timeout") is not None:
-                due = now + parse_duration(config["timeout"]).total_seconds()
-                plan["timer"] = {"id": f"wait:{run_id}", "due": due, "kind": "wait-timeout"}
-            return plan
-        if stage.provider == "worker":
-            timeouts = stage.timeouts
-            task: dict[str, Any] = {
-                "taskQueue": stage.spec.task_queue,
-                "taskType": stage.spec.task_type or stage.name,
-            }
-            if timeouts.heartbeat is not None:
-                task["heartbeatTimeout"] = timeouts.heartbeat.total_seconds()
-            if timeouts.schedule_to_start is not None:
-                due = now + timeouts.schedule_to_start.total_seconds()
-                task["timer"] = {
-                    "id": f"schedule-to-start:{run_id}",
-                    "due": due,
-                    "kind": "schedule-to-start",
-                }
-            return task
-        return {}
 
     def run_completed(self, run: StageRun, outputs: Any) -> None:
         if run.compensates:
@@ -560,7 +472,7 @@ class _Step:
         """Emit the closing event."""
         for run in self.state.runs:
             if run.status is RunStatus.RUNNING and run.provider not in ("delay", "wait"):
-                self.commands.append(CancelStage(run.run_id))
+                self.commands.append(CancelStage(run.run_id, status is Status.TERMINATED))
         stage = "" if status in (Status.CANCELLED, Status.TERMINATED) else self.state.current_stage
         if status is Status.COMPLETED:
             data["outputs"] = self.state.outputs

@@ -83,6 +83,10 @@ class StageRun(BaseModel):
     """Fan-out: the run id of the stage run this one is an item of."""
     context: Any = None
     """Fan-out: this run's item (``context`` in its expressions)."""
+    child: str = ""
+    """``campaign`` stages: the id of the current attempt's child activation."""
+    child_started: bool = False
+    """``campaign`` stages: the child activation of the current attempt exists."""
     compensates: str = ""
     """Saga: the run id of the completed stage run this run undoes."""
     items: list[Any] | None = None
@@ -140,6 +144,8 @@ class ActivationState(BaseModel):
     signals: list[BufferedSignal] = []
     trigger: dict[str, Any] = {}
     """The last signal that woke the activation: ``{event, data}``."""
+    parent: dict[str, Any] = {}
+    """For a child activation: ``{activationId, runId, attempt}`` of the stage that started it."""
     closing: dict[str, Any] = {}
     """Saga: while compensations run, the ending they lead to: ``{status, data}``."""
     compensated: list[str] = []

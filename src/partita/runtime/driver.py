@@ -28,6 +28,7 @@ from partita.engine import (
     StageResult,
     StageRun,
     Start,
+    StartChild,
     TimerFired,
     Transition,
     handle,
@@ -35,6 +36,7 @@ from partita.engine import (
 from partita.errors import InvalidInputError, NotFoundError
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
+from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
@@ -61,6 +63,7 @@ class Driver:
     ) -> None:
         self._store = store
         self._catalog = catalog
+        self.catalog = catalog
         self._providers = providers
         self._config = config
         self._clock = clock
@@ -69,6 +72,7 @@ class Driver:
         self._runs: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self.watchers = Watchers()
         self.tasks = TaskQueues()
+        self.children = Children(self)
         self._heartbeats: dict[Key, dict[str, float]] = {}
         """Last heartbeat of each leased ``worker`` run, by activation then run id."""
         self.timers = TimerWheel(self._fire_timer, clock)
@@ -88,6 +92,8 @@ class Driver:
                     continue
                 if run.provider in self._providers:
                     self._run_stage(state, campaign, _rerun(state, run.run_id))
+                elif run.provider == "campaign" and run.child:
+                    self.children.start(state, _restart_child(run))
                 elif run.provider == "worker":
                     # Delivered again: a worker that held it before the crash may still
                     # complete it with its token; whichever completion comes first counts.
@@ -102,6 +108,7 @@ class Driver:
         """Stop running stages (they run again after a restart) and timers."""
         self._stopping = True
         await self.timers.shutdown()
+        await self.children.shutdown()
         tasks = list(self._runs.values())
         for task in tasks:
             task.cancel()
@@ -261,6 +268,8 @@ class Driver:
         if state.status.terminal:
             self._open.pop(key, None)
             self._heartbeats.pop(key, None)
+            if state.parent and not before.status.terminal:
+                self.children.closed(state)
         else:
             self._open[key] = state
         for timer_id, timer in state.timers.items():
@@ -285,10 +294,15 @@ class Driver:
                         headers=command.headers,
                     )
                 )
+            elif isinstance(command, StartChild):
+                self.children.start(state, command)
             elif isinstance(command, CancelStage):
                 task = self._runs.pop((*key, command.run_id), None)
                 if task is not None:
                     task.cancel()
+                run = state.run(command.run_id)
+                if run is not None and run.child:
+                    self.children.stop(state.namespace, run.child, terminate=command.terminate)
         self.watchers.publish(key, transition.events)
 
     def _call(self, state: ActivationState, command: RunStage) -> StageCall:
@@ -390,6 +404,18 @@ def _rerun(state: ActivationState, run_id: str) -> RunStage:
         previous_stage=run.previous_stage,
         generation=int(run.run_id.split(".")[0]),
         state=previous_outputs.get("__state") if isinstance(previous_outputs, dict) else None,
+    )
+
+
+def _restart_child(run: StageRun) -> StartChild:
+    """Start (idempotently) the child of a ``campaign`` run again after a restart."""
+    return StartChild(
+        run_id=run.run_id,
+        attempt=run.attempt,
+        child_id=run.child,
+        campaign=str(run.config.get("campaign", "")),
+        version=int(run.config.get("version") or 0),
+        inputs=run.inputs or {},
     )
 
 

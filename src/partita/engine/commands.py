@@ -1,0 +1,61 @@
+"""Commands: what the runtime must do after a transition is committed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RunStage:
+    """Command: run one attempt of a stage run with a built-in provider; report a StageResult."""
+
+    run_id: str
+    attempt: int
+    stage: str
+    provider: str
+    config: dict[str, Any]
+    inputs: dict[str, Any]
+    previous_stage: str
+    generation: int
+    state: Any = None
+    """The stage's previous ``__state`` output in this activation (for ``counter``)."""
+
+
+@dataclass(frozen=True)
+class EnqueueTask:
+    """Command: put this attempt's stage task on its task queue for a worker to poll."""
+
+    run_id: str
+    attempt: int
+    stage: str
+    task_queue: str
+    task_type: str
+    inputs: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CancelStage:
+    """Command: stop a running stage run; its result will be ignored."""
+
+    run_id: str
+    terminate: bool = False
+    """The activation was terminated: a child activation is terminated, not cancelled."""
+
+
+@dataclass(frozen=True)
+class StartChild:
+    """Command: start the child activation of a ``campaign`` stage run's attempt (idempotent:
+    the child's id is derived from the parent's), then report ChildStarted, and ChildClosed
+    when it ends."""
+
+    run_id: str
+    attempt: int
+    child_id: str
+    campaign: str
+    version: int
+    inputs: dict[str, Any]
+
+
+Command = RunStage | EnqueueTask | StartChild | CancelStage
