@@ -330,7 +330,8 @@ def test_cancel_and_terminate(request_: Input, status: Status) -> None:
     run.send(Start("c", 1, {}))
     transition = run.send(request_)
     assert run.state.status is status
-    assert transition.commands == [CancelStage("1")]
+    # A terminated activation's stage runs are stopped as terminated (children too).
+    assert transition.commands == [CancelStage("1", terminate=status is Status.TERMINATED)]
     assert run.state.runs[0].status.value == "CANCELLED"
     with pytest.raises(PreconditionError):
         run.send(request_)
