@@ -76,32 +76,45 @@ async def test_child_campaign(api: Api) -> None:
     assert kinds.count("CHILD_STARTED") == 1 and kinds.count("CHILD_CLOSED") == 1
 
 
-async def test_child_campaign_cancel_reaches_the_child(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("how", "ends"),
+    [
+        ("cancel", S.ACTIVATION_STATUS_CANCELLED),
+        ("terminate", S.ACTIVATION_STATUS_TERMINATED),
+    ],
+)
+async def test_child_campaign_cancel_reaches_the_child(api: Api, how: str, ends: int) -> None:
     await api.create(
-        "slow-child",
+        f"slow-child-{how}",
         {"firstStage": "w", "stages": {"w": {"provider": "wait", "config": {"event": "never"}}}},
     )
     await api.create(
-        "parent",
+        f"parent-{how}",
         {
             "firstStage": "c",
-            "stages": {"c": {"provider": "campaign", "config": {"campaign": "slow-child"}}},
+            "stages": {"c": {"provider": "campaign", "config": {"campaign": f"slow-child-{how}"}}},
         },
     )
-    await api.start("parent", activation_id="p1")
+    await api.start(f"parent-{how}", activation_id=f"p-{how}")
 
     async def child() -> Any:
         found = await api.activations.ListActivations(
-            activation_pb2.ListActivationsRequest(campaign="slow-child")
+            activation_pb2.ListActivationsRequest(campaign=f"slow-child-{how}")
         )
         return found.activations[0] if found.activations else None
 
     started = await assert_eventually(child)
-    await api.activations.CancelActivation(
-        activation_pb2.CancelActivationRequest(activation_id="p1")
-    )
+    if how == "cancel":
+        await api.activations.CancelActivation(
+            activation_pb2.CancelActivationRequest(activation_id=f"p-{how}")
+        )
+    else:
+        await api.activations.TerminateActivation(
+            activation_pb2.TerminateActivationRequest(activation_id=f"p-{how}")
+        )
     closed = await api.wait(started.id)
-    assert closed.status == S.ACTIVATION_STATUS_CANCELLED
+    assert closed.status == ends
+    assert closed.parent_activation_id == f"p-{how}"
 
 
 async def test_saga(api: Api) -> None:
@@ -183,3 +196,51 @@ async def test_versioning(api: Api) -> None:
         "on-v2": (2, ["gate", "new"]),
         "pinned-v1": (1, ["gate", "old"]),
     }
+
+
+async def test_continue_as_new(api: Api) -> None:
+    await apply(api, "continue-as-new")
+    done = await run(api, "sweep", {"batch": 1, "last": 3}, "cn1")
+    # `get` by id shows the latest run; every earlier run is kept under `<id>~<run>`.
+    assert done.status == S.ACTIVATION_STATUS_COMPLETED, done.status_message
+    assert plain(done.inputs) == {"batch": 3, "last": 3}
+    assert done.run_number == 3 and done.continued_from_activation_id == "cn1~2"
+    first = await api.get("cn1~1")
+    assert first.status == S.ACTIVATION_STATUS_CONTINUED_AS_NEW
+    assert plain(first.inputs) == {"batch": 1, "last": 3}
+    kinds = [event_type(e.type) for e in await api.history("cn1~1")]
+    assert kinds[-1] == "ACTIVATION_CONTINUED_AS_NEW"
+    assert len(await api.history("cn1")) < 10  # each run's history stays its own
+
+
+async def test_map_reduce_cancelled_in_the_middle(api: Api) -> None:
+    await api.create(
+        "gates",
+        {
+            "firstStage": "each",
+            "stages": {
+                "each": {
+                    "provider": "wait",
+                    "contexts": "${{ inputs.sites }}",
+                    "config": {"event": "go"},
+                }
+            },
+        },
+    )
+    await api.start("gates", {"sites": ["a", "b", "c"]}, activation_id="fan-cancel")
+    await api.activations.SignalActivation(
+        activation_pb2.SignalActivationRequest(activation_id="fan-cancel", event="go")
+    )  # one item finishes; two still wait
+
+    async def one_done() -> bool:
+        runs = (await api.get("fan-cancel")).stage_runs
+        return sum(r.status == activation_pb2.STAGE_RUN_STATUS_COMPLETED for r in runs) == 1
+
+    await assert_eventually(one_done)
+    await api.activations.CancelActivation(
+        activation_pb2.CancelActivationRequest(activation_id="fan-cancel")
+    )
+    done = await api.wait("fan-cancel")
+    assert done.status == S.ACTIVATION_STATUS_CANCELLED
+    statuses = sorted(activation_pb2.StageRunStatus.Name(r.status) for r in done.stage_runs)
+    assert statuses == ["STAGE_RUN_STATUS_CANCELLED"] * 3 + ["STAGE_RUN_STATUS_COMPLETED"]

@@ -108,6 +108,8 @@ def activation(state: ActivationState, *, runs: bool = True) -> activation_pb2.A
         history_length=state.last_sequence,
         parent_activation_id=state.parent.get("activationId", ""),
         parent_run_id=state.parent.get("runId", ""),
+        run_number=state.run_number,
+        continued_from_activation_id=state.continued_from,
     )
 
 

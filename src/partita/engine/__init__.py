@@ -1,6 +1,13 @@
 """The pure, deterministic activation state machine."""
 
-from partita.engine.commands import CancelStage, Command, EnqueueTask, RunStage, StartChild
+from partita.engine.commands import (
+    CancelStage,
+    Command,
+    ContinueAsNew,
+    EnqueueTask,
+    RunStage,
+    StartChild,
+)
 from partita.engine.compile import CompiledCampaign, compile_campaign, provider_name
 from partita.engine.events import Event, EventType
 from partita.engine.fold import apply, replay
@@ -30,6 +37,7 @@ __all__ = [
     "Command",
     "CompiledCampaign",
     "Context",
+    "ContinueAsNew",
     "EnqueueTask",
     "Event",
     "EventType",

@@ -58,4 +58,14 @@ class StartChild:
     inputs: dict[str, Any]
 
 
-Command = RunStage | EnqueueTask | StartChild | CancelStage
+@dataclass(frozen=True)
+class ContinueAsNew:
+    """Command: keep this closed run under ``archived_id`` and start the activation's next run,
+    under the same id, with ``inputs`` (on the campaign's latest version)."""
+
+    archived_id: str
+    inputs: dict[str, Any]
+    run_number: int
+
+
+Command = RunStage | EnqueueTask | StartChild | CancelStage | ContinueAsNew

@@ -12,7 +12,7 @@ from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec, StageTi
 from partita.model.durations import parse_duration
 
 SYMPHONY_PREFIX = "providers.stage."
-DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker", "parallel", "campaign"})
+DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker", "parallel", "campaign", "continue"})
 """Providers the engine runs itself: durable timers, signals, and stage tasks on task queues."""
 SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 

@@ -52,6 +52,8 @@ def apply(state: ActivationState, event: Event) -> None:
         state.self_driving = data["selfDriving"]
         state.headers = data.get("headers") or {}
         state.parent = data.get("parent") or {}
+        state.continued_from = data.get("continuedFrom", "")
+        state.run_number = data.get("run", 1)
         state.create_time = event.time
         if data.get("deadline") is not None:
             state.timers["activation-timeout"] = Timer(

@@ -18,6 +18,10 @@ class Start:
     """Trace context (``traceparent``) to pass on to stage tasks."""
     parent: dict[str, Any] = field(default_factory=dict)
     """For a child activation: ``{activationId, runId, attempt}`` of the stage that started it."""
+    continued_from: str = ""
+    """Continue-as-new: the id under which the previous run is kept."""
+    run_number: int = 1
+    """Continue-as-new: which run of the activation's chain this is (1 for the first)."""
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from partita.engine import durable, fanout, saga
-from partita.engine.commands import CancelStage, Command, EnqueueTask, RunStage, StartChild
+from partita.engine.commands import (
+    CancelStage,
+    Command,
+    ContinueAsNew,
+    EnqueueTask,
+    RunStage,
+    StartChild,
+)
 from partita.engine.compile import DURABLE_PROVIDERS, CompiledCampaign, CompiledStage
 from partita.engine.events import Event, EventType
 from partita.engine.fold import CLOSING_EVENT_OF, apply, failure_view, fork
@@ -145,6 +152,11 @@ class _Step:
             selfDriving=spec.self_driving,
             headers=request.headers,
             **({"parent": request.parent} if request.parent else {}),
+            **(
+                {"continuedFrom": request.continued_from, "run": request.run_number}
+                if request.continued_from
+                else {}
+            ),
             startStage=request.start_stage,
             deadline=deadline,
         )
@@ -296,6 +308,21 @@ class _Step:
         run = self._run(run_id)
         if stage.provider == "wait" and "consumedSignal" in extra:
             self.run_completed(run, dict(self.state.trigger.get("data", {})))
+        elif stage.provider == "continue":
+            # Its own transition: the runtime answers at once, and continuing (closing this
+            # run, keeping it, starting the next) is then one commit.
+            self.commands.append(
+                RunStage(
+                    run_id,
+                    attempt,
+                    stage.name,
+                    "continue",
+                    config,
+                    inputs,
+                    previous,
+                    self.state.generation,
+                )
+            )
         elif stage.provider == "campaign":
             self.commands.append(
                 StartChild(
@@ -338,6 +365,9 @@ class _Step:
             )
 
     def run_completed(self, run: StageRun, outputs: Any) -> None:
+        if run.provider == "continue":
+            self.continue_as_new(run, outputs.get("inputs", {}))
+            return
         if run.compensates:
             self.emit(
                 EventType.STAGE_COMPLETED,
@@ -455,6 +485,25 @@ class _Step:
         if following and following not in self.campaign.stages:
             raise ExpressionError(f"selected {following!r}, which names no stage")
         return following
+
+    def continue_as_new(self, run: StageRun, inputs: dict[str, Any]) -> None:
+        archived = f"{self.state.id}~{self.state.run_number}"
+        following = self.state.run_number + 1
+        self.emit(
+            EventType.STAGE_COMPLETED,
+            run.stage,
+            runId=run.run_id,
+            attempt=run.attempt,
+            outputs={"inputs": inputs},
+        )
+        self.commands.append(ContinueAsNew(archived, inputs, following))
+        self.close_now(
+            Status.CONTINUED_AS_NEW,
+            newActivationId=self.state.id,
+            inputs=inputs,
+            run=following,
+            archivedAs=archived,
+        )
 
     def cancel_run(self, run: StageRun) -> None:
         """Tell the runtime to stop a stage run that has just been closed."""

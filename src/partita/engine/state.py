@@ -146,6 +146,10 @@ class ActivationState(BaseModel):
     """The last signal that woke the activation: ``{event, data}``."""
     parent: dict[str, Any] = {}
     """For a child activation: ``{activationId, runId, attempt}`` of the stage that started it."""
+    continued_from: str = ""
+    """Continue-as-new: the id under which the previous run of this activation is kept."""
+    run_number: int = 1
+    """Continue-as-new: which run of the activation's chain this is."""
     closing: dict[str, Any] = {}
     """Saga: while compensations run, the ending they lead to: ``{status, data}``."""
     compensated: list[str] = []

@@ -20,6 +20,7 @@ from partita.engine import (
     CancelStage,
     CompiledCampaign,
     Context,
+    ContinueAsNew,
     EnqueueTask,
     Event,
     Input,
@@ -29,6 +30,7 @@ from partita.engine import (
     StageRun,
     Start,
     StartChild,
+    Status,
     TimerFired,
     Transition,
     handle,
@@ -90,7 +92,7 @@ class Driver:
             for run in state.runs:
                 if run.status is not RunStatus.RUNNING:
                     continue
-                if run.provider in self._providers:
+                if run.provider in self._providers or run.provider == "continue":
                     self._run_stage(state, campaign, _rerun(state, run.run_id))
                 elif run.provider == "campaign" and run.child:
                     self.children.start(state, _restart_child(run))
@@ -170,9 +172,51 @@ class Driver:
             transition = await self._decide(state, campaign, request)
             if not transition.events:
                 return state, False
+            following = next((c for c in transition.commands if isinstance(c, ContinueAsNew)), None)
+            if following is not None:
+                return await self._continue(state, transition, campaign, following), True
             await self._store.commit(self._write(state, transition, campaign, request_id))
             self._committed(key, state, transition, campaign)
             return transition.state, True
+
+    async def _continue(
+        self,
+        before: ActivationState,
+        closing: Transition,
+        campaign: CompiledCampaign,
+        command: ContinueAsNew,
+    ) -> ActivationState:
+        """Close this run, keep it under its archive id, and start the next run under the same
+        id on the campaign's latest version, all in one commit."""
+        key = (before.namespace, before.id)
+        archived = Transition(
+            closing.state.model_copy(update={"id": command.archived_id}),
+            closing.events,
+            [c for c in closing.commands if not isinstance(c, ContinueAsNew)],
+        )
+        latest = await self._catalog.get(before.namespace, before.campaign)
+        compiled = self._catalog.compile(latest)
+        start = Start(
+            campaign=before.campaign,
+            version=latest.version,
+            inputs=command.inputs,
+            headers=before.headers,
+            parent=before.parent,
+            continued_from=command.archived_id,
+            run_number=command.run_number,
+        )
+        empty = ActivationState(namespace=before.namespace, id=before.id)
+        following = await self._decide(empty, compiled, start)
+        await self._store.continue_as_new(
+            self._write(before, archived, campaign, ""),
+            before.id,
+            self._write(empty, following, compiled, ""),
+        )
+        self._open.pop(key, None)
+        self._committed((before.namespace, command.archived_id), before, archived, campaign)
+        self.watchers.publish(key, closing.events)  # watchers of the chain see this run end
+        self._committed(key, empty, following, compiled)
+        return following.state
 
     async def _decide(
         self, state: ActivationState, campaign: CompiledCampaign, request: Input
@@ -268,7 +312,7 @@ class Driver:
         if state.status.terminal:
             self._open.pop(key, None)
             self._heartbeats.pop(key, None)
-            if state.parent and not before.status.terminal:
+            if state.parent and state.status is not Status.CONTINUED_AS_NEW:
                 self.children.closed(state)
         else:
             self._open[key] = state
@@ -337,6 +381,8 @@ class Driver:
 
     async def _outcome(self, call: StageCall, command: RunStage) -> StageResult:
         """Run a built-in provider; its outputs, or its failure, as a StageResult."""
+        if command.provider == "continue":  # the engine's own: it only needs an answer
+            return StageResult(command.run_id, command.attempt, outputs={"inputs": command.inputs})
         provider = self._providers[command.provider]
         try:
             outputs = await provider.run(call)

@@ -153,6 +153,13 @@ class Store(Protocol):
     async def commit(self, write: ActivationWrite) -> None:
         """Append a transition. ConflictError when ``expected_sequence`` is stale."""
 
+    async def continue_as_new(
+        self, closing: ActivationWrite, chain_id: str, new: ActivationWrite
+    ) -> None:
+        """In one transaction: append ``closing`` (the last transition of the run stored under
+        ``chain_id``, ConflictError when stale), move that run and its history to
+        ``closing.row.id``, and store ``new`` (the next run) under ``chain_id``."""
+
     async def get_activation(self, namespace: str, activation_id: str) -> ActivationRow | None: ...
 
     async def activation_for_request(self, namespace: str, request_id: str) -> str | None:

@@ -367,6 +367,46 @@ class SqliteStore:
 
         await self._write(op)
 
+    async def continue_as_new(
+        self, closing: ActivationWrite, chain_id: str, new: ActivationWrite
+    ) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            row = closing.row
+            updated = conn.execute(
+                "UPDATE activations SET id=?, status=?, close_time=?, expire_time=?, "
+                "last_sequence=?, snapshot=? WHERE namespace=? AND id=? AND last_sequence=?",
+                (
+                    row.id,
+                    row.status,
+                    row.close_time,
+                    closing.expire_time,
+                    row.last_sequence,
+                    row.snapshot,
+                    row.namespace,
+                    chain_id,
+                    closing.expected_sequence,
+                ),
+            ).rowcount
+            if updated != 1:
+                raise ConflictError(f"activation {chain_id!r} changed concurrently")
+            conn.execute(
+                "UPDATE events SET activation_id=? WHERE namespace=? AND activation_id=?",
+                (row.id, row.namespace, chain_id),
+            )
+            conn.execute(
+                "DELETE FROM timers WHERE namespace=? AND activation_id=?",
+                (row.namespace, chain_id),
+            )
+            _append(conn, ActivationWrite(row=row, events=closing.events))
+            conn.execute(
+                f"INSERT INTO activations ({_ACTIVATION_COLUMNS}, expire_time) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (*_activation_values(new.row), new.expire_time),
+            )
+            _append(conn, new)
+
+        await self._write(op)
+
     async def get_activation(self, namespace: str, activation_id: str) -> ActivationRow | None:
         row = await self._fetchone(
             f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE namespace=? AND id=?",

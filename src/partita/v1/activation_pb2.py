@@ -27,55 +27,55 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from partita.v1 import common_pb2 as partita_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpartita/v1/activation.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17partita/v1/common.proto\"\xcf\x02\n\x08StageRun\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.partita.v1.StageRunStatus\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\'\n\x06inputs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x07outputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\"\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x13.partita.v1.Failure\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nnext_stage\x18\n \x01(\t\"\x80\x04\n\nActivation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12,\n\x06status\x18\x05 \x01(\x0e\x32\x1c.partita.v1.ActivationStatus\x12\'\n\x06inputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x07outputs\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x15\n\rcurrent_stage\x18\x08 \x01(\t\x12\x12\n\ngeneration\x18\t \x01(\x03\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nclose_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0estatus_message\x18\x0c \x01(\t\x12\x14\n\x0cself_driving\x18\r \x01(\x08\x12(\n\nstage_runs\x18\x0e \x03(\x0b\x32\x14.partita.v1.StageRun\x12\x16\n\x0ehistory_length\x18\x0f \x01(\x03\x12\x1c\n\x14parent_activation_id\x18\x10 \x01(\t\x12\x15\n\rparent_run_id\x18\x11 \x01(\t\"\xb7\x01\n\x16StartActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x15\n\ractivation_id\x18\x04 \x01(\t\x12\'\n\x06inputs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x13\n\x0bstart_stage\x18\x07 \x01(\t\"V\n\x17StartActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\x12\x0f\n\x07started\x18\x02 \x01(\x08\"@\n\x14GetActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\"C\n\x15GetActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"\x81\x02\n\x16ListActivationsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x08statuses\x18\x04 \x03(\x0e\x32\x1c.partita.v1.ActivationStatus\x12\x10\n\x08\x63\x61mpaign\x18\x05 \x01(\t\x12\x34\n\x10start_time_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11start_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x17ListActivationsResponse\x12+\n\x0b\x61\x63tivations\x18\x01 \x03(\x0b\x32\x16.partita.v1.Activation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x17\x43\x61ncelActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"F\n\x18\x43\x61ncelActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"j\n\x1aTerminateActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"I\n\x1bTerminateActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"\x8d\x01\n\x17SignalActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05\x65vent\x18\x03 \x01(\t\x12%\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"F\n\x18SignalActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"g\n\x18\x41\x64vanceActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"G\n\x19\x41\x64vanceActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"n\n\x1bGetActivationHistoryRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"Z\n\x1cGetActivationHistoryResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.partita.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x16WatchActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x15\n\rfrom_sequence\x18\x03 \x01(\x03\"g\n\x17WatchActivationResponse\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x11.partita.v1.Event\x12*\n\nactivation\x18\x02 \x01(\x0b\x32\x16.partita.v1.Activation*\xcb\x01\n\x0eStageRunStatus\x12 \n\x1cSTAGE_RUN_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18STAGE_RUN_STATUS_RUNNING\x10\x01\x12\x1c\n\x18STAGE_RUN_STATUS_WAITING\x10\x02\x12\x1e\n\x1aSTAGE_RUN_STATUS_COMPLETED\x10\x03\x12\x1b\n\x17STAGE_RUN_STATUS_FAILED\x10\x04\x12\x1e\n\x1aSTAGE_RUN_STATUS_CANCELLED\x10\x05\x32\xf2\x06\n\x11\x41\x63tivationService\x12Z\n\x0fStartActivation\x12\".partita.v1.StartActivationRequest\x1a#.partita.v1.StartActivationResponse\x12T\n\rGetActivation\x12 .partita.v1.GetActivationRequest\x1a!.partita.v1.GetActivationResponse\x12Z\n\x0fListActivations\x12\".partita.v1.ListActivationsRequest\x1a#.partita.v1.ListActivationsResponse\x12]\n\x10\x43\x61ncelActivation\x12#.partita.v1.CancelActivationRequest\x1a$.partita.v1.CancelActivationResponse\x12\x66\n\x13TerminateActivation\x12&.partita.v1.TerminateActivationRequest\x1a\'.partita.v1.TerminateActivationResponse\x12]\n\x10SignalActivation\x12#.partita.v1.SignalActivationRequest\x1a$.partita.v1.SignalActivationResponse\x12`\n\x11\x41\x64vanceActivation\x12$.partita.v1.AdvanceActivationRequest\x1a%.partita.v1.AdvanceActivationResponse\x12i\n\x14GetActivationHistory\x12\'.partita.v1.GetActivationHistoryRequest\x1a(.partita.v1.GetActivationHistoryResponse\x12\\\n\x0fWatchActivation\x12\".partita.v1.WatchActivationRequest\x1a#.partita.v1.WatchActivationResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpartita/v1/activation.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17partita/v1/common.proto\"\xcf\x02\n\x08StageRun\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12*\n\x06status\x18\x03 \x01(\x0e\x32\x1a.partita.v1.StageRunStatus\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\'\n\x06inputs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x07outputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\"\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x13.partita.v1.Failure\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nnext_stage\x18\n \x01(\t\"\xba\x04\n\nActivation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12,\n\x06status\x18\x05 \x01(\x0e\x32\x1c.partita.v1.ActivationStatus\x12\'\n\x06inputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12(\n\x07outputs\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x15\n\rcurrent_stage\x18\x08 \x01(\t\x12\x12\n\ngeneration\x18\t \x01(\x03\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nclose_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0estatus_message\x18\x0c \x01(\t\x12\x14\n\x0cself_driving\x18\r \x01(\x08\x12(\n\nstage_runs\x18\x0e \x03(\x0b\x32\x14.partita.v1.StageRun\x12\x16\n\x0ehistory_length\x18\x0f \x01(\x03\x12\x1c\n\x14parent_activation_id\x18\x10 \x01(\t\x12\x15\n\rparent_run_id\x18\x11 \x01(\t\x12\x12\n\nrun_number\x18\x12 \x01(\x05\x12$\n\x1c\x63ontinued_from_activation_id\x18\x13 \x01(\t\"\xb7\x01\n\x16StartActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x05\x12\x15\n\ractivation_id\x18\x04 \x01(\t\x12\'\n\x06inputs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x13\n\x0bstart_stage\x18\x07 \x01(\t\"V\n\x17StartActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\x12\x0f\n\x07started\x18\x02 \x01(\x08\"@\n\x14GetActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\"C\n\x15GetActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"\x81\x02\n\x16ListActivationsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x08statuses\x18\x04 \x03(\x0e\x32\x1c.partita.v1.ActivationStatus\x12\x10\n\x08\x63\x61mpaign\x18\x05 \x01(\t\x12\x34\n\x10start_time_after\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11start_time_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x17ListActivationsResponse\x12+\n\x0b\x61\x63tivations\x18\x01 \x03(\x0b\x32\x16.partita.v1.Activation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"g\n\x17\x43\x61ncelActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"F\n\x18\x43\x61ncelActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"j\n\x1aTerminateActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"I\n\x1bTerminateActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"\x8d\x01\n\x17SignalActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05\x65vent\x18\x03 \x01(\t\x12%\n\x04\x64\x61ta\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"F\n\x18SignalActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"g\n\x18\x41\x64vanceActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"G\n\x19\x41\x64vanceActivationResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation\"n\n\x1bGetActivationHistoryRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"Z\n\x1cGetActivationHistoryResponse\x12!\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x11.partita.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x16WatchActivationRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\x15\n\rfrom_sequence\x18\x03 \x01(\x03\"g\n\x17WatchActivationResponse\x12 \n\x05\x65vent\x18\x01 \x01(\x0b\x32\x11.partita.v1.Event\x12*\n\nactivation\x18\x02 \x01(\x0b\x32\x16.partita.v1.Activation*\xcb\x01\n\x0eStageRunStatus\x12 \n\x1cSTAGE_RUN_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18STAGE_RUN_STATUS_RUNNING\x10\x01\x12\x1c\n\x18STAGE_RUN_STATUS_WAITING\x10\x02\x12\x1e\n\x1aSTAGE_RUN_STATUS_COMPLETED\x10\x03\x12\x1b\n\x17STAGE_RUN_STATUS_FAILED\x10\x04\x12\x1e\n\x1aSTAGE_RUN_STATUS_CANCELLED\x10\x05\x32\xf2\x06\n\x11\x41\x63tivationService\x12Z\n\x0fStartActivation\x12\".partita.v1.StartActivationRequest\x1a#.partita.v1.StartActivationResponse\x12T\n\rGetActivation\x12 .partita.v1.GetActivationRequest\x1a!.partita.v1.GetActivationResponse\x12Z\n\x0fListActivations\x12\".partita.v1.ListActivationsRequest\x1a#.partita.v1.ListActivationsResponse\x12]\n\x10\x43\x61ncelActivation\x12#.partita.v1.CancelActivationRequest\x1a$.partita.v1.CancelActivationResponse\x12\x66\n\x13TerminateActivation\x12&.partita.v1.TerminateActivationRequest\x1a\'.partita.v1.TerminateActivationResponse\x12]\n\x10SignalActivation\x12#.partita.v1.SignalActivationRequest\x1a$.partita.v1.SignalActivationResponse\x12`\n\x11\x41\x64vanceActivation\x12$.partita.v1.AdvanceActivationRequest\x1a%.partita.v1.AdvanceActivationResponse\x12i\n\x14GetActivationHistory\x12\'.partita.v1.GetActivationHistoryRequest\x1a(.partita.v1.GetActivationHistoryResponse\x12\\\n\x0fWatchActivation\x12\".partita.v1.WatchActivationRequest\x1a#.partita.v1.WatchActivationResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partita.v1.activation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STAGERUNSTATUS']._serialized_start=2905
-  _globals['_STAGERUNSTATUS']._serialized_end=3108
+  _globals['_STAGERUNSTATUS']._serialized_start=2963
+  _globals['_STAGERUNSTATUS']._serialized_end=3166
   _globals['_STAGERUN']._serialized_start=132
   _globals['_STAGERUN']._serialized_end=467
   _globals['_ACTIVATION']._serialized_start=470
-  _globals['_ACTIVATION']._serialized_end=982
-  _globals['_STARTACTIVATIONREQUEST']._serialized_start=985
-  _globals['_STARTACTIVATIONREQUEST']._serialized_end=1168
-  _globals['_STARTACTIVATIONRESPONSE']._serialized_start=1170
-  _globals['_STARTACTIVATIONRESPONSE']._serialized_end=1256
-  _globals['_GETACTIVATIONREQUEST']._serialized_start=1258
-  _globals['_GETACTIVATIONREQUEST']._serialized_end=1322
-  _globals['_GETACTIVATIONRESPONSE']._serialized_start=1324
-  _globals['_GETACTIVATIONRESPONSE']._serialized_end=1391
-  _globals['_LISTACTIVATIONSREQUEST']._serialized_start=1394
-  _globals['_LISTACTIVATIONSREQUEST']._serialized_end=1651
-  _globals['_LISTACTIVATIONSRESPONSE']._serialized_start=1653
-  _globals['_LISTACTIVATIONSRESPONSE']._serialized_end=1748
-  _globals['_CANCELACTIVATIONREQUEST']._serialized_start=1750
-  _globals['_CANCELACTIVATIONREQUEST']._serialized_end=1853
-  _globals['_CANCELACTIVATIONRESPONSE']._serialized_start=1855
-  _globals['_CANCELACTIVATIONRESPONSE']._serialized_end=1925
-  _globals['_TERMINATEACTIVATIONREQUEST']._serialized_start=1927
-  _globals['_TERMINATEACTIVATIONREQUEST']._serialized_end=2033
-  _globals['_TERMINATEACTIVATIONRESPONSE']._serialized_start=2035
-  _globals['_TERMINATEACTIVATIONRESPONSE']._serialized_end=2108
-  _globals['_SIGNALACTIVATIONREQUEST']._serialized_start=2111
-  _globals['_SIGNALACTIVATIONREQUEST']._serialized_end=2252
-  _globals['_SIGNALACTIVATIONRESPONSE']._serialized_start=2254
-  _globals['_SIGNALACTIVATIONRESPONSE']._serialized_end=2324
-  _globals['_ADVANCEACTIVATIONREQUEST']._serialized_start=2326
-  _globals['_ADVANCEACTIVATIONREQUEST']._serialized_end=2429
-  _globals['_ADVANCEACTIVATIONRESPONSE']._serialized_start=2431
-  _globals['_ADVANCEACTIVATIONRESPONSE']._serialized_end=2502
-  _globals['_GETACTIVATIONHISTORYREQUEST']._serialized_start=2504
-  _globals['_GETACTIVATIONHISTORYREQUEST']._serialized_end=2614
-  _globals['_GETACTIVATIONHISTORYRESPONSE']._serialized_start=2616
-  _globals['_GETACTIVATIONHISTORYRESPONSE']._serialized_end=2706
-  _globals['_WATCHACTIVATIONREQUEST']._serialized_start=2708
-  _globals['_WATCHACTIVATIONREQUEST']._serialized_end=2797
-  _globals['_WATCHACTIVATIONRESPONSE']._serialized_start=2799
-  _globals['_WATCHACTIVATIONRESPONSE']._serialized_end=2902
-  _globals['_ACTIVATIONSERVICE']._serialized_start=3111
-  _globals['_ACTIVATIONSERVICE']._serialized_end=3993
+  _globals['_ACTIVATION']._serialized_end=1040
+  _globals['_STARTACTIVATIONREQUEST']._serialized_start=1043
+  _globals['_STARTACTIVATIONREQUEST']._serialized_end=1226
+  _globals['_STARTACTIVATIONRESPONSE']._serialized_start=1228
+  _globals['_STARTACTIVATIONRESPONSE']._serialized_end=1314
+  _globals['_GETACTIVATIONREQUEST']._serialized_start=1316
+  _globals['_GETACTIVATIONREQUEST']._serialized_end=1380
+  _globals['_GETACTIVATIONRESPONSE']._serialized_start=1382
+  _globals['_GETACTIVATIONRESPONSE']._serialized_end=1449
+  _globals['_LISTACTIVATIONSREQUEST']._serialized_start=1452
+  _globals['_LISTACTIVATIONSREQUEST']._serialized_end=1709
+  _globals['_LISTACTIVATIONSRESPONSE']._serialized_start=1711
+  _globals['_LISTACTIVATIONSRESPONSE']._serialized_end=1806
+  _globals['_CANCELACTIVATIONREQUEST']._serialized_start=1808
+  _globals['_CANCELACTIVATIONREQUEST']._serialized_end=1911
+  _globals['_CANCELACTIVATIONRESPONSE']._serialized_start=1913
+  _globals['_CANCELACTIVATIONRESPONSE']._serialized_end=1983
+  _globals['_TERMINATEACTIVATIONREQUEST']._serialized_start=1985
+  _globals['_TERMINATEACTIVATIONREQUEST']._serialized_end=2091
+  _globals['_TERMINATEACTIVATIONRESPONSE']._serialized_start=2093
+  _globals['_TERMINATEACTIVATIONRESPONSE']._serialized_end=2166
+  _globals['_SIGNALACTIVATIONREQUEST']._serialized_start=2169
+  _globals['_SIGNALACTIVATIONREQUEST']._serialized_end=2310
+  _globals['_SIGNALACTIVATIONRESPONSE']._serialized_start=2312
+  _globals['_SIGNALACTIVATIONRESPONSE']._serialized_end=2382
+  _globals['_ADVANCEACTIVATIONREQUEST']._serialized_start=2384
+  _globals['_ADVANCEACTIVATIONREQUEST']._serialized_end=2487
+  _globals['_ADVANCEACTIVATIONRESPONSE']._serialized_start=2489
+  _globals['_ADVANCEACTIVATIONRESPONSE']._serialized_end=2560
+  _globals['_GETACTIVATIONHISTORYREQUEST']._serialized_start=2562
+  _globals['_GETACTIVATIONHISTORYREQUEST']._serialized_end=2672
+  _globals['_GETACTIVATIONHISTORYRESPONSE']._serialized_start=2674
+  _globals['_GETACTIVATIONHISTORYRESPONSE']._serialized_end=2764
+  _globals['_WATCHACTIVATIONREQUEST']._serialized_start=2766
+  _globals['_WATCHACTIVATIONREQUEST']._serialized_end=2855
+  _globals['_WATCHACTIVATIONRESPONSE']._serialized_start=2857
+  _globals['_WATCHACTIVATIONRESPONSE']._serialized_end=2960
+  _globals['_ACTIVATIONSERVICE']._serialized_start=3169
+  _globals['_ACTIVATIONSERVICE']._serialized_end=4051
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,7 @@ class StageRun(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., stage: _Optional[str] = ..., status: _Optional[_Union[StageRunStatus, str]] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_stage: _Optional[str] = ...) -> None: ...
 
 class Activation(_message.Message):
-    __slots__ = ("id", "namespace", "campaign", "version", "status", "inputs", "outputs", "current_stage", "generation", "create_time", "close_time", "status_message", "self_driving", "stage_runs", "history_length", "parent_activation_id", "parent_run_id")
+    __slots__ = ("id", "namespace", "campaign", "version", "status", "inputs", "outputs", "current_stage", "generation", "create_time", "close_time", "status_message", "self_driving", "stage_runs", "history_length", "parent_activation_id", "parent_run_id", "run_number", "continued_from_activation_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
@@ -70,6 +70,8 @@ class Activation(_message.Message):
     HISTORY_LENGTH_FIELD_NUMBER: _ClassVar[int]
     PARENT_ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CONTINUED_FROM_ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     namespace: str
     campaign: str
@@ -87,7 +89,9 @@ class Activation(_message.Message):
     history_length: int
     parent_activation_id: str
     parent_run_id: str
-    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., campaign: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ActivationStatus, str]] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_stage: _Optional[str] = ..., generation: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_message: _Optional[str] = ..., self_driving: _Optional[bool] = ..., stage_runs: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., history_length: _Optional[int] = ..., parent_activation_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ...) -> None: ...
+    run_number: int
+    continued_from_activation_id: str
+    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., campaign: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ActivationStatus, str]] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_stage: _Optional[str] = ..., generation: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_message: _Optional[str] = ..., self_driving: _Optional[bool] = ..., stage_runs: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., history_length: _Optional[int] = ..., parent_activation_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., run_number: _Optional[int] = ..., continued_from_activation_id: _Optional[str] = ...) -> None: ...
 
 class StartActivationRequest(_message.Message):
     __slots__ = ("namespace", "campaign", "version", "activation_id", "inputs", "request_id", "start_stage")
