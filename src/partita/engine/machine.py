@@ -368,7 +368,9 @@ class _Step:
         if run.provider == "continue":
             self.continue_as_new(run, outputs.get("inputs", {}))
             return
-        if run.compensates:
+        if run.compensates or run.parent:
+            # A compensation or a fan-out's item: no selector of its own; what follows is
+            # the next compensation, or the fan-out's next step.
             self.emit(
                 EventType.STAGE_COMPLETED,
                 run.stage,
@@ -376,17 +378,10 @@ class _Step:
                 attempt=run.attempt,
                 outputs=outputs,
             )
-            saga.run_closed(self)
-            return
-        if run.parent:
-            self.emit(
-                EventType.STAGE_COMPLETED,
-                run.stage,
-                runId=run.run_id,
-                attempt=run.attempt,
-                outputs=outputs,
-            )
-            fanout.item_closed(self, run)
+            if run.compensates:
+                saga.run_closed(self)
+            else:
+                fanout.item_closed(self, run)
             return
         try:
             following = self.select(run.stage, outputs)
