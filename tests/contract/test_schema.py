@@ -61,7 +61,16 @@ async def test_migrations_build_the_canonical_schema(tmp_path: Path) -> None:
     build_from_schema(canonical)
     assert schema_of(migrated) == schema_of(canonical)
     tables = {name for kind, name, _, _ in schema_of(canonical) if kind == "table"}
-    assert tables == {"schema_version", "campaigns", "activations", "events", "timers", "requests"}
+    assert tables == {
+        "schema_version",
+        "campaigns",
+        "activations",
+        "events",
+        "timers",
+        "requests",
+        "schedules",  # 0002
+        "schedule_actions",  # 0002
+    }
     assert versions_of(migrated) == [number for number, _ in migrations()]
 
 

@@ -17,7 +17,7 @@ from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
 from partita.api.campaigns import CampaignServicer
-from partita.api.rpc import unimplemented
+from partita.api.schedules import ScheduleServicer
 from partita.api.workers import WorkerServicer
 from partita.runtime import Plane, PlaneConfig
 from partita.v1 import (
@@ -65,8 +65,7 @@ class PlaneServer:
         )
         worker_pb2_grpc.add_WorkerServiceServicer_to_server(WorkerServicer(plane), self.server)
         schedule_pb2_grpc.add_ScheduleServiceServicer_to_server(
-            unimplemented(schedule_pb2_grpc.ScheduleServiceServicer, "schedules issue")(),
-            self.server,
+            ScheduleServicer(plane), self.server
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [*SERVICES.values(), health.SERVICE_NAME, reflection.SERVICE_NAME]

@@ -11,7 +11,7 @@ from typing import NoReturn
 import grpc
 
 from partita import __version__
-from partita.cli import control, resources, site, worker
+from partita.cli import control, resources, schedule, site, worker
 from partita.cli.client import Client, CliError, describe_rpc_error
 from partita.cli.output import FORMATS, Printer
 
@@ -80,6 +80,7 @@ def build_parser() -> Parser:
     resources.register(sub, common)
     control.register(sub, common)
     worker.register(sub, common)
+    schedule.register(sub, common)
     return parser
 
 

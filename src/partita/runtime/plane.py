@@ -26,10 +26,12 @@ from partita.engine import (
 from partita.errors import InvalidInputError, NotFoundError, UnavailableError
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
+from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
 from partita.providers import Provider, builtin_providers
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.scheduler import Scheduler
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import WorkerInfo
 from partita.store import ActivationFilter, Page, SqliteStore, Store
@@ -84,6 +86,15 @@ class Plane:
         )
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
+        self.scheduler = Scheduler(  # schedules (issue 6)
+            self.store,
+            self.catalog,
+            self,
+            self.driver.watchers,
+            clock,
+            config.default_namespace,
+            grace_seconds=config.grace_seconds,
+        )
 
     async def __aenter__(self) -> Plane:
         await self.start()
@@ -99,11 +110,13 @@ class Plane:
             log.info("recovered %d open activations", recovered)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="partita-sweeper")
         self.state = PlaneState.RUNNING
+        await self.scheduler.start()  # after RUNNING: missed fires start activations at once
 
     async def shutdown(self) -> None:
         if self.state in (PlaneState.STOPPING, PlaneState.STOPPED):
             return
         self.state = PlaneState.STOPPING
+        await self.scheduler.shutdown()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -363,6 +376,58 @@ class Plane:
 
     async def list_workers(self, namespace: str, task_queue: str = "") -> list[WorkerInfo]:
         return self.stage_tasks.list_workers(namespace or self.config.default_namespace, task_queue)
+
+    # -- schedules (issue 6): thin delegations to the scheduler -------------------------------
+
+    async def create_schedule(
+        self,
+        namespace: str,
+        schedule_id: str,
+        definition: ScheduleDefinition,
+        *,
+        paused: bool = False,
+        note: str = "",
+        request_id: str = "",
+    ) -> Schedule:
+        self._check_running()
+        return await self.scheduler.create(
+            namespace, schedule_id, definition, paused=paused, note=note, request_id=request_id
+        )
+
+    async def get_schedule(self, namespace: str, schedule_id: str) -> Schedule:
+        return await self.scheduler.get(namespace, schedule_id)
+
+    async def update_schedule(
+        self, namespace: str, schedule_id: str, definition: ScheduleDefinition
+    ) -> Schedule:
+        self._check_running()
+        return await self.scheduler.update(namespace, schedule_id, definition)
+
+    async def delete_schedule(self, namespace: str, schedule_id: str) -> None:
+        self._check_running()
+        await self.scheduler.delete(namespace, schedule_id)
+
+    async def list_schedules(
+        self, namespace: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[Schedule], str]:
+        page = _page(page_size, page_token, (str,))
+        found = await self.scheduler.list(namespace, page)
+        token = _token((found[-1].schedule_id,)) if len(found) == page.size else ""
+        return found, token
+
+    async def pause_schedule(self, namespace: str, schedule_id: str, note: str = "") -> Schedule:
+        self._check_running()
+        return await self.scheduler.pause(namespace, schedule_id, note)
+
+    async def resume_schedule(self, namespace: str, schedule_id: str, note: str = "") -> Schedule:
+        self._check_running()
+        return await self.scheduler.resume(namespace, schedule_id, note)
+
+    async def trigger_schedule(
+        self, namespace: str, schedule_id: str, overlap: OverlapPolicy | None = None
+    ) -> str:
+        self._check_running()
+        return await self.scheduler.trigger(namespace, schedule_id, overlap)
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from partita.store.base import (
     EventRow,
     NewActivation,
     Page,
+    ScheduleActionRow,
+    ScheduleRow,
     Store,
     TimerRow,
 )
@@ -21,6 +23,8 @@ __all__ = [
     "EventRow",
     "NewActivation",
     "Page",
+    "ScheduleActionRow",
+    "ScheduleRow",
     "SqliteStore",
     "Store",
     "TimerRow",

@@ -100,6 +100,51 @@ class ActivationFilter:
     created_before: float | None = None
 
 
+# -- schedules (issue 6) ---------------------------------------------------------------------
+
+KEPT_SCHEDULE_ACTIONS = 10
+"""Actions kept per schedule besides those whose activation is still open."""
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule: its definition as the user gave it, and the scheduler's progress."""
+
+    namespace: str
+    id: str
+    definition: str
+    """JSON of the spec, action and policies (``remaining_actions`` is the column below)."""
+    paused: bool
+    note: str
+    remaining_actions: int
+    """Scheduled actions left before the schedule pauses itself; 0 means unlimited."""
+    last_time: float
+    """Progress: every fire with a nominal time at or before this one has been handled."""
+    buffered: tuple[float, ...]
+    """Nominal times of fires waiting for the schedule's open activations to close."""
+    action_count: int
+    missed_catchup: int
+    """Fires skipped because they were missed by more than the catch-up window."""
+    create_time: float
+    update_time: float
+    revision: int = 1
+    """Bumped by every write: a writer holding an older revision fails."""
+
+
+@dataclass(frozen=True)
+class ScheduleActionRow:
+    """One action a schedule took: the activation it started for one fire."""
+
+    nominal_time: float
+    actual_time: float
+    activation_id: str
+    status: str = ""
+    """Read only: the activation's status when read; empty when it no longer exists."""
+
+
+# -- statistics ------------------------------------------------------------------------------
+
+
 @dataclass
 class StoreStats:
     """Counters the benchmarks and health read."""
@@ -181,3 +226,33 @@ class Store(Protocol):
 
     async def sweep(self, now: float, limit: int = 500) -> int:
         """Delete up to ``limit`` terminal activations past their expiry, with their history."""
+
+    # -- schedules (issue 6) -----------------------------------------------------------------
+
+    async def create_schedule(
+        self, row: ScheduleRow, request_id: str = ""
+    ) -> tuple[ScheduleRow, bool]:
+        """Insert a schedule; (row, True). When ``request_id`` created one before, return that
+        schedule and False; AlreadyExistsError when the id is taken."""
+
+    async def get_schedule(self, namespace: str, schedule_id: str) -> ScheduleRow | None: ...
+
+    async def list_schedules(self, namespace: str, page: Page) -> list[ScheduleRow]:
+        """Schedules of a namespace by id, after ``page.after`` which is ``(id,)``."""
+
+    async def all_schedules(self) -> list[ScheduleRow]:
+        """Every schedule of every namespace (for the scheduler's start)."""
+
+    async def save_schedule(
+        self, row: ScheduleRow, expected_revision: int, action: ScheduleActionRow | None = None
+    ) -> None:
+        """Replace a schedule's row and record ``action`` (once per nominal time: a second
+        action for the same time is ignored), in one transaction. ConflictError when the
+        stored revision is not ``expected_revision`` or the schedule is gone. Keeps the
+        KEPT_SCHEDULE_ACTIONS newest actions and those whose activation is open."""
+
+    async def delete_schedule(self, namespace: str, schedule_id: str) -> bool:
+        """Delete a schedule and its actions; False when there was none."""
+
+    async def schedule_actions(self, namespace: str, schedule_id: str) -> list[ScheduleActionRow]:
+        """The kept actions of a schedule, oldest first, each with its activation's status."""
