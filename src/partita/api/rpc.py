@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 
@@ -44,20 +44,3 @@ def stream(
             await abort(context, exc)
 
     return wrapper
-
-
-def unimplemented(servicer_base: type[Any], issue: str) -> type[Any]:
-    """A servicer whose every RPC answers UNIMPLEMENTED, naming the work that will add it."""
-
-    def make(name: str) -> Callable[..., Awaitable[None]]:
-        async def method(self: Any, request: Any, context: Ctx) -> None:
-            await context.abort(
-                grpc.StatusCode.UNIMPLEMENTED, f"{name} is not implemented yet ({issue})"
-            )
-
-        return method
-
-    names = [n for n in vars(servicer_base) if not n.startswith("_")]
-    return type(
-        f"Unimplemented{servicer_base.__name__}", (servicer_base,), {n: make(n) for n in names}
-    )
