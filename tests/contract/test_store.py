@@ -556,3 +556,32 @@ async def test_close_flushes_pending_writes(store: Store, make_store: Callable[[
         assert await reopened.get_campaign(NS, "late") is not None
     finally:
         await reopened.close()
+
+
+async def test_a_read_after_an_acknowledged_commit_sees_it_while_other_reads_run(
+    store: Store,
+) -> None:
+    """Reads share connections; none may serve an old snapshot after a commit returned."""
+    for i in range(20):
+        await store.create_activation(start(f"busy-{i}"))
+    row = await store.create_activation(start("watched"))
+    stop = asyncio.Event()
+
+    async def reader() -> None:
+        while not stop.is_set():
+            await store.list_activations(ActivationFilter(namespace=NS), Page(size=5))
+            await store.get_activation(NS, "busy-0")
+
+    readers = [asyncio.create_task(reader()) for _ in range(8)]
+    try:
+        for _ in range(60):
+            write = step(row)
+            await store.commit(write)
+            row = write.row
+            seen = await store.history(NS, "watched")
+            assert seen[-1].sequence == row.last_sequence
+            stored = await store.get_activation(NS, "watched")
+            assert stored is not None and stored.last_sequence == row.last_sequence
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)

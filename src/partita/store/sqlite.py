@@ -609,14 +609,16 @@ class SqliteStore:
     # -- reads -------------------------------------------------------------------------------
 
     async def _fetchone(self, sql: str, args: tuple[Any, ...]) -> Any:
-        assert self._reader is not None, "store is not open"
-        async with self._reader.execute(sql, args) as cursor:
-            return await cursor.fetchone()
+        rows = await self._fetchall(sql, args)
+        return rows[0] if rows else None
 
     async def _fetchall(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        # One call on the reader's thread runs the query to its end. A statement left open
+        # between awaits (execute, then fetch) would keep the connection's read snapshot,
+        # and another coroutine's query on the shared connection would read that old
+        # snapshot and miss commits that were already acknowledged.
         assert self._reader is not None, "store is not open"
-        async with self._reader.execute(sql, args) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, args))
 
 
 def _statements(script: str) -> list[str]:
