@@ -7,6 +7,7 @@ root, or ``$PARTITA_BENCH_PEERS``); it is imported from there at run time, never
     peers.py                       # Partita and every peer, then one table
     peers.py --peers "dbos-sqlite" # Partita and a subset
     peers.py --peers none --recorded   # Partita, beside the peers' recorded results
+    peers.py --peers none --previous   # Partita, beside the peers' last run here
     peers.py partita --out X.json  # only the Partita peer (what the orchestrator runs)
 
 Each peer runs as its own process (in a private network namespace, loopback only, when
@@ -440,6 +441,11 @@ def orchestrate(argv: list[str]) -> int:
         action="store_true",
         help="add the peers' recorded results (the shared results/*.json) to the table",
     )
+    ap.add_argument(
+        "--previous",
+        action="store_true",
+        help="add the peers not run now from their last run here (results/peers/*.json)",
+    )
     ap.add_argument("--no-partita", action="store_true", help="run only the peers")
     ap.add_argument("--worker", choices=("inprocess", "process"), default="inprocess")
     args, harness_args = ap.parse_known_args(argv)
@@ -474,15 +480,19 @@ def orchestrate(argv: list[str]) -> int:
         # "partial"); only a peer that produced no result at all fails the target.
         failures += not out.exists()
         done.append((name, out, "this run"))
-    if args.recorded:
-        for name in PEER_COMMANDS:
-            if name not in chosen and (peers_dir() / "results" / f"{name}.json").exists():
-                done.append((name, peers_dir() / "results" / f"{name}.json", "recorded"))
+    for name in PEER_COMMANDS:
+        if name in chosen:
+            continue
+        if args.previous and (RESULTS / f"{name}.json").exists():
+            done.append((name, RESULTS / f"{name}.json", "previous"))
+        elif args.recorded and (peers_dir() / "results" / f"{name}.json").exists():
+            done.append((name, peers_dir() / "results" / f"{name}.json", "recorded"))
     loaded = []
     for name, path, source in done:
         if path.exists():
             data = json.loads(path.read_text())
-            label = source if source != "recorded" else f"recorded {data.get('date_utc', '')[:10]}"
+            when = data.get("date_utc", "")[:16].replace("T", " ")
+            label = source if source == "this run" else f"{source} {when}"
             loaded.append((name, data, label))
         else:
             loaded.append((name, {"status": "no result"}, source))

@@ -171,14 +171,14 @@ class Api:
     async def finish(self, activation: A.Activation) -> A.Activation:
         """The activation once closed: watched from where its start answer left it.
 
-        Works around a plane bug seen under load (stale reads, see README.md): the watch's
-        first history read may miss events already committed; the next live event then
-        fails the stream with INTERNAL, or, when the activation closed before the watch
-        began, the stream stays silent. So a watch that fails with INTERNAL or NOT_FOUND is
-        opened again, and one silent for ``WATCH_IDLE`` seconds is checked with GetActivation
-        (which answers an open activation from memory) and opened again when that says it is
-        closed or not found, or after ``WATCH_REOPEN_IDLE`` such checks. Every reopening is
-        counted in ``self.retries``."""
+        Works around stale reads, a plane bug under load fixed in 1abedd4 (README.md, "Watch
+        retries"): the watch's first history read could miss events already committed; the
+        next live event then failed the stream with INTERNAL, or, when the activation closed
+        before the watch began, the stream stayed silent. So a watch that fails with INTERNAL
+        or NOT_FOUND is opened again, and one silent for ``WATCH_IDLE`` seconds is checked
+        with GetActivation (which answers an open activation from memory) and opened again
+        when that says it is closed or not found, or after ``WATCH_REOPEN_IDLE`` such checks.
+        Every reopening is counted in ``self.retries``: on a correct plane, none."""
         if activation.status not in OPEN:
             return activation
         after = activation.history_length
