@@ -368,46 +368,35 @@ class _Step:
         if run.provider == "continue":
             self.continue_as_new(run, outputs.get("inputs", {}))
             return
-        if run.compensates or run.parent:
-            # A compensation or a fan-out's item: no selector of its own; what follows is
-            # the next compensation, or the fan-out's next step.
-            self.emit(
-                EventType.STAGE_COMPLETED,
-                run.stage,
-                runId=run.run_id,
-                attempt=run.attempt,
-                outputs=outputs,
-            )
-            if run.compensates:
-                saga.run_closed(self)
-            else:
-                fanout.item_closed(self, run)
-            return
-        try:
-            following = self.select(run.stage, outputs)
-        except ExpressionError as exc:
-            self.emit(
-                EventType.STAGE_COMPLETED,
-                run.stage,
-                runId=run.run_id,
-                attempt=run.attempt,
-                outputs=outputs,
-            )
-            failure = {
-                "type": "InvalidSelector",
-                "message": f"stage {run.stage!r}: stageSelector: {exc}",
-            }
-            self.close(Status.FAILED, failure=failure)
-            return
+        # A compensation or a fan-out's item has no selector of its own: what follows is the
+        # next compensation, or the fan-out's next step.
+        own_selector = not (run.compensates or run.parent)
+        following, failure, data = "", None, {}
+        if own_selector:
+            try:
+                following = self.select(run.stage, outputs)
+                data["nextStage"] = following
+            except ExpressionError as exc:
+                failure = {
+                    "type": "InvalidSelector",
+                    "message": f"stage {run.stage!r}: stageSelector: {exc}",
+                }
         self.emit(
             EventType.STAGE_COMPLETED,
             run.stage,
             runId=run.run_id,
             attempt=run.attempt,
             outputs=outputs,
-            nextStage=following,
+            **data,
         )
-        self.proceed(following)
+        if run.compensates:
+            saga.run_closed(self)
+        elif run.parent:
+            fanout.item_closed(self, run)
+        elif failure is not None:
+            self.close(Status.FAILED, failure=failure)
+        else:
+            self.proceed(following)
 
     def attempt_failed(self, run: StageRun, error: dict[str, Any]) -> None:
         stage = self.campaign.stages[run.stage]
