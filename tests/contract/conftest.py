@@ -6,29 +6,32 @@ every test in ``tests/contract`` then runs against it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from partita.store import SqliteStore, Store
+from partita.store.postgres import PostgresStore
+from tests import pg
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 StoreFactory = Callable[[], Store]
 """Makes a new, unopened store on the same database each time it is called."""
 
 
-def _factory(backend: str, tmp_path: Path) -> StoreFactory:
-    if backend == "sqlite":
-        path = tmp_path / "store.db"
-        return lambda: SqliteStore(path)
-    raise AssertionError(f"unknown backend {backend!r}")
-
-
 @pytest.fixture(params=BACKENDS)
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactory:
-    return _factory(request.param, tmp_path)
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    if request.param == "sqlite":
+        path = tmp_path / "store.db"
+        yield lambda: SqliteStore(path)
+    elif request.param == "postgres":  # the local server, a schema of its own per test
+        schema, url = pg.new_schema()
+        yield lambda: PostgresStore(url)
+        pg.drop_schema(schema)
+    else:
+        raise AssertionError(f"unknown backend {request.param!r}")
 
 
 @pytest.fixture

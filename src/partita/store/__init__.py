@@ -8,12 +8,24 @@ from partita.store.base import (
     EventRow,
     NewActivation,
     Page,
+    ReplicaRow,
+    ReplicaStore,
     ScheduleActionRow,
     ScheduleRow,
     Store,
+    TaskRow,
     TimerRow,
 )
 from partita.store.sqlite import SqliteStore
+
+
+def open_store(db: str, *, synchronous: str = "FULL", replica_id: str = "plane") -> Store:
+    """The store for ``db``: a ``postgresql://`` URL or an SQLite file path."""
+    if db.startswith(("postgresql://", "postgres://")):
+        from partita.store.postgres import PostgresStore  # asyncpg only when asked for
+
+        return PostgresStore(db, replica_id=replica_id)
+    return SqliteStore(db, synchronous=synchronous)
 
 __all__ = [
     "ActivationFilter",
@@ -25,7 +37,11 @@ __all__ = [
     "Page",
     "ScheduleActionRow",
     "ScheduleRow",
+    "ReplicaRow",
+    "ReplicaStore",
     "SqliteStore",
     "Store",
+    "TaskRow",
     "TimerRow",
+    "open_store",
 ]

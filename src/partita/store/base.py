@@ -8,6 +8,7 @@ contract suite (``tests/contract``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 OPEN_STATUSES = ("RUNNING", "PAUSED")
@@ -58,6 +59,19 @@ class TimerRow:
     due: float
 
 
+@dataclass(frozen=True)
+class TaskRow:
+    """A stage task waiting for a worker, as a store with durable task queues keeps it."""
+
+    namespace: str
+    task_queue: str
+    activation_id: str
+    run_id: str
+    attempt: int
+    payload: str
+    """JSON of the task as the runtime queues it."""
+
+
 @dataclass
 class ActivationWrite:
     """One transition of one activation: new events, the new snapshot, and its timers."""
@@ -72,6 +86,9 @@ class ActivationWrite:
     """The client request this transition answers, remembered for idempotency."""
     expected_sequence: int = 0
     """The activation's ``last_sequence`` before the transition (a stale writer fails)."""
+    tasks: list[TaskRow] = field(default_factory=list)
+    """Stage tasks the transition enqueued. A store with durable task queues
+    (``durable_tasks``) keeps them in the same transaction (an outbox); others ignore them."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,75 @@ class ScheduleActionRow:
     """Read only: the activation's status when read; empty when it no longer exists."""
 
 
+# -- replicas (PostgreSQL) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplicaRow:
+    """One plane among the replicas sharing a database."""
+
+    id: str
+    address: str
+    """Where the other replicas reach it (``host:port``)."""
+    start_time: float
+    lease_until: float
+    """On the database's clock."""
+    alive: bool
+    owned: int
+    """Open activations it owns."""
+    now: float
+    """The database's clock when read."""
+
+
+class ReplicaStore(Protocol):
+    """What a store shared by several planes adds (``PostgresStore``): leases on replicas,
+    owners of activations, stage tasks any replica may claim, and wake-ups between them."""
+
+    replica_id: str
+
+    async def register_replica(self, address: str, lease_seconds: float) -> None: ...
+
+    async def renew_replica(self, lease_seconds: float) -> bool:
+        """False when the lease had already run out: the replica must drop what it owns."""
+
+    async def leave(self) -> None:
+        """Disown this replica's open activations and delete its row (a clean stop)."""
+
+    async def release_all(self) -> None: ...
+
+    async def claim_activations(self, limit: int) -> list[ActivationRow]:
+        """Open activations nobody alive owns, now owned by this replica."""
+
+    async def claim_activation(self, namespace: str, activation_id: str) -> ActivationRow | None:
+        """This activation, if it is open and nobody else alive owns it."""
+
+    async def owner_of(self, namespace: str, activation_id: str) -> ReplicaRow | None: ...
+
+    async def replicas(self) -> list[ReplicaRow]: ...
+
+    async def owned_timers(
+        self, keys: list[tuple[str, str]]
+    ) -> list[tuple[str, str, str, float]]: ...
+
+    async def push_tasks(self, tasks: list[TaskRow]) -> None: ...
+
+    async def claim_task(
+        self, namespace: str, task_queue: str, hold_seconds: float
+    ) -> TaskRow | None: ...
+
+    async def delete_task(self, task: TaskRow) -> None: ...
+
+    async def unclaim_task(self, task: TaskRow) -> None: ...
+
+    async def task_backlog(self, namespace: str, task_queue: str) -> int: ...
+
+    async def listen(
+        self,
+        on_tasks: Callable[[str, str], None],
+        on_activation: Callable[[str, str], None],
+    ) -> None: ...
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 
@@ -158,6 +244,9 @@ class Store(Protocol):
     """Durable state of one plane. Every write is on disk before its coroutine returns."""
 
     stats: StoreStats
+    durable_tasks: bool
+    """True when the store keeps stage tasks (``ActivationWrite.tasks``) and replicas share
+    them; False when the plane queues them in memory."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

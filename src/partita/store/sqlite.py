@@ -75,6 +75,9 @@ class _Op:
 class SqliteStore(SqliteSchedules):
     """A Store on one SQLite file (``:memory:`` is refused: readers need a shared file)."""
 
+    durable_tasks = False
+    """One process owns the file, so stage tasks are queued in memory and rebuilt on recovery."""
+
     def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
         self.path = str(path)
         self.synchronous = synchronous

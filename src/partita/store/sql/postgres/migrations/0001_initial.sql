@@ -1,0 +1,119 @@
+-- 0001: the initial schema.
+-- Times are seconds since the epoch (DOUBLE PRECISION), as on SQLite; JSON is kept as TEXT.
+
+-- One row per campaign version; a version never changes once written.
+CREATE TABLE campaigns (
+    namespace   TEXT             NOT NULL,
+    name        TEXT             NOT NULL,
+    version     INTEGER          NOT NULL,
+    api_version TEXT             NOT NULL,
+    spec        TEXT             NOT NULL,
+    digest      TEXT             NOT NULL,
+    create_time DOUBLE PRECISION NOT NULL,
+    request_id  TEXT,
+    PRIMARY KEY (namespace, name, version)
+);
+CREATE UNIQUE INDEX campaigns_request ON campaigns (namespace, request_id) WHERE request_id IS NOT NULL;
+
+-- One row per activation: a snapshot of its folded state. ``owner`` is the replica driving it.
+CREATE TABLE activations (
+    namespace     TEXT             NOT NULL,
+    id            TEXT             NOT NULL,
+    campaign      TEXT             NOT NULL,
+    version       INTEGER          NOT NULL,
+    status        TEXT             NOT NULL,
+    create_time   DOUBLE PRECISION NOT NULL,
+    close_time    DOUBLE PRECISION,
+    expire_time   DOUBLE PRECISION,
+    last_sequence BIGINT           NOT NULL,
+    snapshot      TEXT             NOT NULL,
+    owner         TEXT             NOT NULL,
+    PRIMARY KEY (namespace, id)
+);
+CREATE INDEX activations_campaign ON activations (namespace, campaign, status);
+CREATE INDEX activations_created ON activations (namespace, create_time, id);
+CREATE INDEX activations_open ON activations (owner) WHERE close_time IS NULL;
+CREATE INDEX activations_expire ON activations (expire_time) WHERE expire_time IS NOT NULL;
+
+-- The append-only history of every activation.
+CREATE TABLE events (
+    namespace     TEXT             NOT NULL,
+    activation_id TEXT             NOT NULL,
+    sequence      BIGINT           NOT NULL,
+    time          DOUBLE PRECISION NOT NULL,
+    type          TEXT             NOT NULL,
+    stage         TEXT             NOT NULL,
+    data          TEXT             NOT NULL,
+    PRIMARY KEY (namespace, activation_id, sequence)
+);
+
+-- Durable timers: re-armed from here by the activation's owner.
+CREATE TABLE timers (
+    namespace     TEXT             NOT NULL,
+    activation_id TEXT             NOT NULL,
+    timer_id      TEXT             NOT NULL,
+    due           DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (namespace, activation_id, timer_id)
+);
+CREATE INDEX timers_due ON timers (due);
+
+-- Request ids already applied, so that a client's retry changes nothing twice.
+CREATE TABLE requests (
+    namespace     TEXT NOT NULL,
+    request_id    TEXT NOT NULL,
+    activation_id TEXT NOT NULL,
+    PRIMARY KEY (namespace, request_id)
+);
+
+-- Schedules: their definition and the scheduler's progress through their fire times.
+CREATE TABLE schedules (
+    namespace         TEXT             NOT NULL,
+    id                TEXT             NOT NULL,
+    definition        TEXT             NOT NULL,
+    paused            BOOLEAN          NOT NULL,
+    note              TEXT             NOT NULL,
+    remaining_actions INTEGER          NOT NULL,
+    last_time         DOUBLE PRECISION NOT NULL,
+    buffered          TEXT             NOT NULL,
+    action_count      INTEGER          NOT NULL,
+    missed_catchup    INTEGER          NOT NULL,
+    create_time       DOUBLE PRECISION NOT NULL,
+    update_time       DOUBLE PRECISION NOT NULL,
+    revision          INTEGER          NOT NULL,
+    request_id        TEXT,
+    PRIMARY KEY (namespace, id)
+);
+CREATE UNIQUE INDEX schedules_request ON schedules (namespace, request_id) WHERE request_id IS NOT NULL;
+
+-- The actions schedules took: the recent ones, and every one whose activation is open.
+CREATE TABLE schedule_actions (
+    namespace     TEXT             NOT NULL,
+    schedule_id   TEXT             NOT NULL,
+    nominal_time  DOUBLE PRECISION NOT NULL,
+    actual_time   DOUBLE PRECISION NOT NULL,
+    activation_id TEXT             NOT NULL,
+    PRIMARY KEY (namespace, schedule_id, nominal_time)
+);
+
+-- The replicas of this site: each renews its lease; a replica past its lease owns nothing.
+CREATE TABLE replicas (
+    id          TEXT             NOT NULL PRIMARY KEY,
+    address     TEXT             NOT NULL,   -- where the other replicas reach it (host:port)
+    start_time  DOUBLE PRECISION NOT NULL,
+    lease_until DOUBLE PRECISION NOT NULL    -- database clock: replicas' clocks need not agree
+);
+
+-- Stage tasks waiting for a worker: written with the transition that enqueued them, claimed
+-- by any replica's poll (FOR UPDATE SKIP LOCKED), deleted once leased.
+CREATE TABLE tasks (
+    seq           BIGSERIAL        NOT NULL,
+    namespace     TEXT             NOT NULL,
+    task_queue    TEXT             NOT NULL,
+    activation_id TEXT             NOT NULL,
+    run_id        TEXT             NOT NULL,
+    attempt       INTEGER          NOT NULL,
+    payload       TEXT             NOT NULL,
+    claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0,   -- a poll holds it until then
+    PRIMARY KEY (namespace, activation_id, run_id, attempt)
+);
+CREATE INDEX tasks_queue ON tasks (namespace, task_queue, seq);
