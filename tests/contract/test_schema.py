@@ -108,3 +108,76 @@ async def test_a_database_at_the_latest_version_is_left_alone(tmp_path: Path) ->
     conn.close()
     await open_and_close(path)
     assert versions_of(path) == [latest]
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+
+async def _pg_schema(url: str, schema: str) -> set[tuple[str, ...]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        columns = await conn.fetch(
+            "SELECT table_name, column_name, data_type, is_nullable, "
+            "coalesce(column_default, '') FROM information_schema.columns "
+            "WHERE table_schema=$1",
+            schema,
+        )
+        indexes = await conn.fetch(
+            "SELECT tablename, indexname, replace(indexdef, $1 || '.', '') FROM pg_indexes "
+            "WHERE schemaname=$1",
+            schema,
+        )
+    finally:
+        await conn.close()
+    found = {("column", *map(str, r)) for r in columns}
+    found |= {("index", *map(str, r)) for r in indexes}
+    return {tuple(v.replace(schema, "<schema>") for v in row) for row in found}
+
+
+async def test_postgres_migrations_build_exactly_the_canonical_schema() -> None:
+    from partita.store.postgres import PostgresStore, schema_sql
+    from tests import pg
+
+    migrated, migrated_url = pg.new_schema()
+    canonical, canonical_url = pg.new_schema()
+    try:
+        store = PostgresStore(migrated_url)
+        await store.open()
+        await store.close()
+        import asyncpg
+
+        conn = await asyncpg.connect(canonical_url)
+        try:
+            await conn.execute(schema_sql())
+        finally:
+            await conn.close()
+        assert await _pg_schema(migrated_url, migrated) == await _pg_schema(
+            canonical_url, canonical
+        )
+    finally:
+        pg.drop_schema(migrated)
+        pg.drop_schema(canonical)
+
+
+async def test_postgres_reopening_applies_no_migration_twice() -> None:
+    import asyncpg
+
+    from partita.store.postgres import PostgresStore, migrations
+    from tests import pg
+
+    schema, url = pg.new_schema()
+    try:
+        for _ in range(2):
+            store = PostgresStore(url)
+            await store.open()
+            await store.close()
+        conn = await asyncpg.connect(url)
+        try:
+            versions = [r[0] for r in await conn.fetch("SELECT version FROM schema_version")]
+        finally:
+            await conn.close()
+        assert versions == [number for number, _ in migrations()]
+    finally:
+        pg.drop_schema(schema)

@@ -15,14 +15,19 @@ from tests.conftest import assert_eventually, free_port
 
 
 class PlaneProcess:
-    """``partita site`` on a free port over one database file; start, kill, start again."""
+    """``partita site`` on a free port over one database (a file, or a PostgreSQL URL with
+    ``log``: where its log goes); start, kill, pause, start again."""
 
-    def __init__(self, db: Path, *extra: str) -> None:
+    def __init__(self, db: Path | str, *extra: str, log: Path | None = None) -> None:
         self.db = db
         self.extra = extra
         self.address = f"127.0.0.1:{free_port()}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = (db.parent / "plane.log").open("ab")
+        if log is None:
+            assert isinstance(db, Path), "a plane on PostgreSQL needs a log path"
+            log = db.parent / "plane.log"
+        self.log_path = log
+        self.log = log.open("ab")
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -46,6 +51,15 @@ class PlaneProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
+    def pause(self) -> None:
+        """SIGSTOP: the process keeps its sockets but does nothing (a cut link, a long GC)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> int:
         assert self.process is not None
         if self.process.poll() is None:
@@ -54,6 +68,7 @@ class PlaneProcess:
 
     def close(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.resume()
             self.kill()
         self.log.close()
 

@@ -69,3 +69,15 @@ async def abort(context: Ctx, exc: BaseException) -> NoReturn:
         await context.abort_with_status(rpc_status.to_status(status))  # type: ignore[attr-defined]
     await context.abort(code, message)
     raise AssertionError("unreachable")
+
+
+def error_from(code: grpc.StatusCode, message: str) -> PartitaError:
+    """The domain error a peer plane's status stands for (the inverse of ``STATUS_OF``)."""
+    for cls, status in STATUS_OF.items():
+        if status == code and cls is not PartitaError:
+            if cls is InvalidInputError:
+                return InvalidInputError(message)
+            return cls(message)
+    if code in (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+        return UnavailableError(f"a replica did not answer in time: {message}")
+    return PartitaError(message)

@@ -17,6 +17,7 @@ from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
 from partita.api.campaigns import CampaignServicer
+from partita.api.replicas import GrpcPeers, ReplicaServicer
 from partita.api.schedules import ScheduleServicer
 from partita.api.workers import WorkerServicer
 from partita.runtime import Plane, PlaneConfig
@@ -25,6 +26,8 @@ from partita.v1 import (
     activation_pb2_grpc,
     campaign_pb2,
     campaign_pb2_grpc,
+    replica_pb2,
+    replica_pb2_grpc,
     schedule_pb2,
     schedule_pb2_grpc,
     worker_pb2,
@@ -41,6 +44,7 @@ SERVICES = {
     "ActivationService": activation_pb2.DESCRIPTOR.services_by_name["ActivationService"].full_name,
     "WorkerService": worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
     "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
+    "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
 }
 
 
@@ -67,6 +71,10 @@ class PlaneServer:
         schedule_pb2_grpc.add_ScheduleServiceServicer_to_server(
             ScheduleServicer(plane), self.server
         )
+        replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
+        self.peers = GrpcPeers()
+        if plane.replicas is not None:
+            plane.replicas.peers = self.peers
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         names = [*SERVICES.values(), health.SERVICE_NAME, reflection.SERVICE_NAME]
         files = [
@@ -74,14 +82,14 @@ class PlaneServer:
             activation_pb2.DESCRIPTOR,
             worker_pb2.DESCRIPTOR,
             schedule_pb2.DESCRIPTOR,
+            replica_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
         ]
         api_reflection.enable(self.server, names, files)
 
     async def start(self) -> None:
-        """Open the plane (recovery included), then listen on every address."""
-        await self.plane.start()
+        """Bind every listen address, open the plane (recovery included), then serve."""
         for address in self.plane.config.listen:
             if address.startswith("unix:"):
                 path = address.removeprefix("unix:").removeprefix("//")
@@ -91,6 +99,7 @@ class PlaneServer:
             if port == 0 and not address.startswith("unix:"):
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
+        await self.plane.start(advertise=self._advertise())
         await self.server.start()
         for name in ["", *SERVICES.values()]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -101,6 +110,20 @@ class PlaneServer:
         self.plane.release_waiters()
         await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
         await self.plane.shutdown()
+        await self.peers.close()
+
+    def _advertise(self) -> str:
+        """Where other replicas reach this plane: ``--advertise``, else the first TCP address
+        with the port actually bound."""
+        if self.plane.config.advertise:
+            return self.plane.config.advertise
+        for address, port in zip(self.plane.config.listen, self.ports, strict=True):
+            if not address.startswith("unix:"):
+                host = address.rpartition(":")[0]
+                if host in ("", "0.0.0.0", "[::]"):
+                    host = "127.0.0.1"
+                return f"{host}:{port}"
+        return ""
 
 
 async def run_site(

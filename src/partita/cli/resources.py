@@ -14,7 +14,14 @@ from partita.cli import views
 from partita.cli.client import CALL_TIMEOUT, Client, CliError, describe_rpc_error, pages
 from partita.cli.output import Printer, timestamp, to_data
 from partita.cli.values import assignments, json_object, moment, statuses, to_struct
-from partita.v1 import activation_pb2, campaign_pb2, worker_pb2, worker_pb2_grpc
+from partita.v1 import (
+    activation_pb2,
+    campaign_pb2,
+    replica_pb2,
+    replica_pb2_grpc,
+    worker_pb2,
+    worker_pb2_grpc,
+)
 
 SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -96,11 +103,11 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     lst = sub.add_parser(
         "list",
         parents=[common],
-        help="list campaigns, activations or workers",
+        help="list campaigns, activations, workers or replicas",
         description="List every match, paging through the API.",
     )
     kinds = lst.add_subparsers(
-        dest="kind", metavar="{campaigns,activations,workers}", required=True
+        dest="kind", metavar="{campaigns,activations,workers,replicas}", required=True
     )
     p = kinds.add_parser("campaigns", parents=[common], help="latest version of each campaign")
     p.add_argument("--prefix", default="", metavar="P", help="only names starting with P")
@@ -128,6 +135,12 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--queue", default="", metavar="Q", help="only workers polling queue Q")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="print at most N")
     p.set_defaults(func=list_workers)
+    p = kinds.add_parser(
+        "replicas",
+        parents=[common],
+        help="the planes sharing this site's PostgreSQL database, and what each owns",
+    )
+    p.set_defaults(func=list_replicas)
 
 
 # -- apply ---------------------------------------------------------------------------------
@@ -371,6 +384,32 @@ def list_workers(args: argparse.Namespace, client: Client, out: Printer) -> int:
         out.table(WORKER_HEADERS, rows)
     else:
         print(f"no workers seen recently in namespace {client.namespace}", file=sys.stderr)
+    return 0
+
+
+REPLICA_HEADERS = ["ID", "ADDRESS", "ALIVE", "OWNED", "LEASE UNTIL", "STARTED"]
+
+
+def list_replicas(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    stub = replica_pb2_grpc.ReplicaServiceStub(client.channel)
+    response = stub.ListReplicas(replica_pb2.ListReplicasRequest(), timeout=CALL_TIMEOUT)
+    if out.structured:
+        out.emit(to_data(response))
+    elif response.replicas:
+        rows = [
+            [
+                r.id + (" (this)" if r.id == response.self_id else ""),
+                r.address,
+                "yes" if r.alive else "no",
+                str(r.owned_activations),
+                timestamp(r.lease_expire_time),
+                timestamp(r.start_time),
+            ]
+            for r in response.replicas
+        ]
+        out.table(REPLICA_HEADERS, rows)
+    else:
+        print("no replicas: this plane runs alone on its embedded SQLite store", file=sys.stderr)
     return 0
 
 

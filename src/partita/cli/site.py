@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         parents=[common],
         help="start a site plane (serves until SIGTERM/Ctrl-C)",
         description="Run a site plane: the gRPC API (with health and reflection) on every "
-        "--listen address, over an embedded SQLite database. Stops gracefully "
+        "--listen address, over an embedded SQLite database, or as one of several "
+        "replicas on a PostgreSQL database (--db postgresql://...). Stops gracefully "
         "on SIGTERM or SIGINT and exits 0.",
     )
     p.add_argument(
@@ -37,8 +38,28 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument(
         "--db",
         default="partita.db",
-        metavar="PATH",
-        help="the SQLite database file (default partita.db)",
+        metavar="PATH_OR_URL",
+        help="the SQLite database file (default partita.db), or postgresql://USER@HOST/DB: "
+        "planes on one PostgreSQL database are replicas that split the work",
+    )
+    p.add_argument(
+        "--replica-id",
+        default="",
+        metavar="ID",
+        help="on PostgreSQL: this plane's name among the replicas (default HOST-PID)",
+    )
+    p.add_argument(
+        "--advertise",
+        default="",
+        metavar="ADDR",
+        help="on PostgreSQL: host:port where the other replicas reach this one "
+        "(default: the first TCP --listen address)",
+    )
+    p.add_argument(
+        "--replica-lease",
+        default="10s",
+        metavar="DUR",
+        help="on PostgreSQL: a replica silent this long loses its activations (default 10s)",
     )
     p.add_argument(
         "--site-id", default="local", metavar="ID", help="this site's id (default local)"
@@ -110,6 +131,9 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
         synchronous=args.synchronous,
         poll_seconds=duration_seconds(args.poll_timeout, "--poll-timeout"),
         worker_ttl_seconds=duration_seconds(args.worker_ttl, "--worker-ttl"),
+        replica_id=args.replica_id,
+        advertise=args.advertise,
+        replica_lease_seconds=duration_seconds(args.replica_lease, "--replica-lease"),
     )
     logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     try:

@@ -10,7 +10,7 @@ class PlaneConfig:
     """How a plane runs. Every field has a default that suits a laptop."""
 
     db: str = "partita.db"
-    """SQLite file of the embedded store."""
+    """SQLite file of the embedded store, or a ``postgresql://`` URL (replicas)."""
     synchronous: str = "FULL"
     """SQLite ``synchronous``: FULL (acknowledged means on disk) or NORMAL."""
     site_id: str = "local"
@@ -29,5 +29,12 @@ class PlaneConfig:
     """A worker not polling and not heard from for this long leaves ListWorkers."""
     grace_seconds: float = 10.0
     """On shutdown, how long in-flight calls get to finish."""
+    replica_id: str = ""
+    """On PostgreSQL: this plane's name among the site's replicas (default: host and pid)."""
+    replica_lease_seconds: float = 10.0
+    """On PostgreSQL: a replica silent this long loses its activations to the others."""
+    advertise: str = ""
+    """On PostgreSQL: the address other replicas reach this one at (default: the first TCP
+    listen address)."""
     default_namespace: str = "default"
     extra: dict[str, str] = field(default_factory=dict)

@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from weakref import WeakValueDictionary
 
 from partita.engine import (
@@ -35,15 +35,26 @@ from partita.engine import (
     Transition,
     handle,
 )
-from partita.errors import InvalidInputError, NotFoundError
+from partita.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
+from partita.runtime.shared_tasks import SharedTaskQueues, task_row
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
 from partita.runtime.watch import Watchers
-from partita.store import ActivationRow, ActivationWrite, EventRow, NewActivation, Store
+from partita.store import (
+    ActivationRow,
+    ActivationWrite,
+    EventRow,
+    NewActivation,
+    ReplicaStore,
+    Store,
+)
+
+if TYPE_CHECKING:
+    from partita.runtime.replicas import Replicas
 
 log = logging.getLogger("partita.driver")
 
@@ -73,7 +84,13 @@ class Driver:
         self._locks: WeakValueDictionary[Key, asyncio.Lock] = WeakValueDictionary()
         self._runs: dict[tuple[str, str, str], asyncio.Task[None]] = {}
         self.watchers = Watchers()
-        self.tasks = TaskQueues()
+        self.tasks: TaskQueues | SharedTaskQueues = (
+            SharedTaskQueues(cast(ReplicaStore, store), config.replica_lease_seconds)
+            if store.durable_tasks
+            else TaskQueues()
+        )
+        self.replicas: Replicas | None = None
+        """Set when this plane is one of several replicas on a shared database."""
         self.children = Children(self)
         self._heartbeats: dict[Key, dict[str, float]] = {}
         """Last heartbeat of each leased ``worker`` run, by activation then run id."""
@@ -83,8 +100,21 @@ class Driver:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def recover(self) -> int:
-        """Reload open activations, re-run interrupted built-in stage runs, re-arm timers."""
+        """Reload open activations, re-run interrupted built-in stage runs, re-arm timers.
+
+        A replica recovers nothing here: it claims activations (``Replicas``) and adopts them.
+        """
+        self.timers.start()
+        if self.replicas is not None:
+            return 0
         rows = await self._store.open_activations()
+        await self.adopt(rows, all_timers=True)
+        return len(rows)
+
+    async def adopt(self, rows: list[ActivationRow], *, all_timers: bool = False) -> None:
+        """Take charge of open activations (after a restart, or claimed from a replica that is
+        gone): re-run interrupted built-in stage runs, queue worker tasks again, arm timers."""
+        requeued: list[QueuedTask] = []
         for row in rows:
             state = state_of(row)
             self._open[(row.namespace, row.id)] = state
@@ -100,11 +130,31 @@ class Driver:
                     # Delivered again: a worker that held it before the crash may still
                     # complete it with its token; whichever completion comes first counts.
                     self.heartbeat(row.namespace, row.id, run.run_id)
-                    self.tasks.push(_requeue(state, run))
-        for timer in await self._store.timers():
-            self.timers.arm((timer.namespace, timer.activation_id, timer.timer_id), timer.due)
-        self.timers.start()
-        return len(rows)
+                    requeued.append(_requeue(state, run))
+        if isinstance(self.tasks, SharedTaskQueues):
+            await self.tasks.push_many(requeued)
+        else:
+            for task in requeued:
+                self.tasks.push(task)
+        if all_timers:
+            for timer in await self._store.timers():
+                self.timers.arm((timer.namespace, timer.activation_id, timer.timer_id), timer.due)
+        else:
+            for row in rows:
+                for timer_id, armed in state_of(row).timers.items():
+                    self.timers.arm((row.namespace, row.id, timer_id), armed.due)
+
+    def drop(self, namespace: str, activation_id: str) -> None:
+        """Forget an activation another replica owns now: its timers and runs stop here."""
+        key = (namespace, activation_id)
+        self._open.pop(key, None)
+        self._heartbeats.pop(key, None)
+        for run_key in [k for k in self._runs if k[:2] == key]:
+            self._runs.pop(run_key).cancel()
+
+    def drop_all(self) -> None:
+        for namespace, activation_id in list(self._open):
+            self.drop(namespace, activation_id)
 
     async def shutdown(self) -> None:
         """Stop running stages (they run again after a restart) and timers."""
@@ -152,9 +202,41 @@ class Driver:
         return state
 
     async def apply(
-        self, namespace: str, activation_id: str, request: Input, request_id: str = ""
+        self,
+        namespace: str,
+        activation_id: str,
+        request: Input,
+        request_id: str = "",
+        *,
+        forwarded: bool = False,
     ) -> tuple[ActivationState, bool]:
-        """Like ``submit``; also says whether the input changed anything."""
+        """Like ``submit``; also says whether the input changed anything.
+
+        Among replicas, an input for an activation another live replica owns is delivered to
+        it (``forwarded``: this call came from such a delivery, and is not passed on again).
+        """
+        for _ in range(3):
+            if self.replicas is not None and (namespace, activation_id) not in self._open:
+                address = await self.replicas.route(namespace, activation_id)
+                if address:
+                    if forwarded:
+                        raise UnavailableError(
+                            f"activation {activation_id!r} moved to the replica at {address}"
+                        )
+                    return await self.replicas.deliver(
+                        address, namespace, activation_id, request, request_id
+                    )
+            try:
+                return await self._apply(namespace, activation_id, request, request_id)
+            except ConflictError:
+                if self.replicas is None:
+                    raise
+                self.drop(namespace, activation_id)  # another replica took it: ask again
+        raise UnavailableError(f"activation {activation_id!r} is changing owner; try again")
+
+    async def _apply(
+        self, namespace: str, activation_id: str, request: Input, request_id: str
+    ) -> tuple[ActivationState, bool]:
         key = (namespace, activation_id)
         async with self._lock(key):
             state = self._open.get(key)
@@ -303,6 +385,13 @@ class Driver:
             expire_time=expire,
             request_id=request_id,
             expected_sequence=before.last_sequence,
+            tasks=[
+                task_row(_queued(state, c))
+                for c in transition.commands
+                if isinstance(c, EnqueueTask)
+            ]
+            if self.tasks.durable
+            else [],
         )
 
     def _committed(
@@ -323,21 +412,8 @@ class Driver:
         for command in transition.commands:
             if isinstance(command, RunStage):
                 self._run_stage(state, campaign, command)
-            elif isinstance(command, EnqueueTask):
-                self.tasks.push(
-                    QueuedTask(
-                        namespace=state.namespace,
-                        activation_id=state.id,
-                        campaign=state.campaign,
-                        run_id=command.run_id,
-                        attempt=command.attempt,
-                        stage=command.stage,
-                        task_queue=command.task_queue,
-                        task_type=command.task_type,
-                        inputs=command.inputs,
-                        headers=command.headers,
-                    )
-                )
+            elif isinstance(command, EnqueueTask) and isinstance(self.tasks, TaskQueues):
+                self.tasks.push(_queued(state, command))  # shared queues got it with the write
             elif isinstance(command, StartChild):
                 self.children.start(state, command)
             elif isinstance(command, CancelStage):
@@ -462,6 +538,21 @@ def _restart_child(run: StageRun) -> StartChild:
         campaign=str(run.config.get("campaign", "")),
         version=int(run.config.get("version") or 0),
         inputs=run.inputs or {},
+    )
+
+
+def _queued(state: ActivationState, command: EnqueueTask) -> QueuedTask:
+    return QueuedTask(
+        namespace=state.namespace,
+        activation_id=state.id,
+        campaign=state.campaign,
+        run_id=command.run_id,
+        attempt=command.attempt,
+        stage=command.stage,
+        task_queue=command.task_queue,
+        task_type=command.task_type,
+        inputs=command.inputs,
+        headers=command.headers,
     )
 
 

@@ -6,11 +6,13 @@ import asyncio
 import enum
 import json
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from partita.engine import (
     ActivationState,
@@ -31,10 +33,11 @@ from partita.providers import Provider, builtin_providers
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
-from partita.runtime.tasks import WorkerInfo
-from partita.store import ActivationFilter, Page, SqliteStore, Store
+from partita.runtime.tasks import TaskToken, WorkerInfo
+from partita.store import ActivationFilter, Page, ReplicaRow, ReplicaStore, Store, open_store
 
 log = logging.getLogger("partita.plane")
 
@@ -72,7 +75,9 @@ class Plane:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
-        self.store: Store = store or SqliteStore(config.db, synchronous=config.synchronous)
+        self.store: Store = store or open_store(
+            config.db, synchronous=config.synchronous, replica_id=replica_id(config)
+        )
         self.providers = providers if providers is not None else builtin_providers()
         self.catalog = Catalog(self.store, sorted(self.providers))
         self.clock = clock
@@ -84,6 +89,16 @@ class Plane:
             worker_ttl_seconds=config.worker_ttl_seconds,
             check_payload=self._check_payload,
         )
+        self.replicas: Replicas | None = None
+        if self.store.durable_tasks:  # a shared database: this plane is one of its replicas
+            self.replicas = Replicas(
+                cast(ReplicaStore, self.store),
+                self.driver,
+                lease_seconds=config.replica_lease_seconds,
+                on_task=self.driver.tasks.wake,  # type: ignore[union-attr]
+                on_activation=lambda ns, a: self.driver.watchers.poke((ns, a)),
+            )
+            self.driver.replicas = self.replicas
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
         self.scheduler = Scheduler(  # schedules (issue 6)
@@ -103,11 +118,16 @@ class Plane:
     async def __aexit__(self, *exc: object) -> None:
         await self.shutdown()
 
-    async def start(self) -> None:
+    async def start(self, advertise: str = "") -> None:
+        """Open the store and recover; among replicas, join and claim activations, reachable
+        by the others at ``advertise`` (default: the config's)."""
         await self.store.open()
         recovered = await self.driver.recover()
         if recovered:
             log.info("recovered %d open activations", recovered)
+        if self.replicas is not None:
+            await self.replicas.start(advertise or self.config.advertise)
+            log.info("replica %s joined", self.replicas.id)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="partita-sweeper")
         self.state = PlaneState.RUNNING
         await self.scheduler.start()  # after RUNNING: missed fires start activations at once
@@ -121,7 +141,11 @@ class Plane:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
         self.release_waiters()
+        if self.replicas is not None:
+            await self.replicas.shutdown()
         await self.driver.shutdown()
+        if self.replicas is not None:
+            await self.replicas.leave()
         for provider in self.providers.values():
             await provider.aclose()
         await self.store.close()
@@ -327,26 +351,33 @@ class Plane:
         queue = self.driver.watchers.subscribe(key)
         try:
             state = ActivationState(namespace=namespace, id=activation_id)
-            after = 0
-            while True:
-                rows = await self.store.history(namespace, activation_id, after, MAX_PAGE)
-                for row in rows:
-                    event = event_of(row)
-                    apply(state, event)
-                    if event.sequence > from_sequence:
-                        yield WatchItem(event, state.model_copy(deep=True))
-                if len(rows) < MAX_PAGE:
-                    break
-                after = rows[-1].sequence
-            while not state.status.terminal:
-                live = await queue.get()
-                if live is None:
-                    raise UnavailableError("the plane is shutting down; watch again to resume")
-                if live.sequence <= state.last_sequence:
-                    continue
-                apply(state, live)
-                if live.sequence > from_sequence:
-                    yield WatchItem(live, state.model_copy(deep=True))
+            caught_up = False
+            while not caught_up or not state.status.terminal:
+                if caught_up:
+                    live = await queue.get()
+                    if live is None:
+                        raise UnavailableError("the plane is shutting down; watch again to resume")
+                    if isinstance(live, Event):
+                        if live.sequence <= state.last_sequence:
+                            continue
+                        if live.sequence == state.last_sequence + 1:
+                            apply(state, live)
+                            if live.sequence > from_sequence:
+                                yield WatchItem(live, state.model_copy(deep=True))
+                            continue
+                # From the store: the history so far, or what another replica wrote (a poke).
+                while True:
+                    rows = await self.store.history(
+                        namespace, activation_id, state.last_sequence, MAX_PAGE
+                    )
+                    for row in rows:
+                        event = event_of(row)
+                        apply(state, event)
+                        if event.sequence > from_sequence:
+                            yield WatchItem(event, state.model_copy(deep=True))
+                    if len(rows) < MAX_PAGE:
+                        break
+                caught_up = True
         finally:
             self.driver.watchers.unsubscribe(key, queue)
 
@@ -372,7 +403,24 @@ class Plane:
     async def heartbeat_stage_task(self, token: bytes, identity: str) -> bool:
         """True when the worker should stop: the activation was cancelled, or the task is stale."""
         self._check_running()
-        return self.stage_tasks.heartbeat(token, identity)
+        return await self.stage_tasks.heartbeat(token, identity)
+
+    async def list_replicas(self) -> list[ReplicaRow]:
+        """The replicas sharing this plane's database; empty on SQLite (one plane)."""
+        return await self.replicas.list() if self.replicas is not None else []
+
+    async def deliver_input(
+        self, namespace: str, activation_id: str, request: Any, request_id: str
+    ) -> tuple[ActivationState, bool]:
+        """An input another replica passed on: this replica owns the activation."""
+        self._check_running()
+        return await self.driver.apply(
+            namespace, activation_id, request, request_id, forwarded=True
+        )
+
+    async def deliver_heartbeat(self, token: bytes, identity: str) -> bool:
+        self._check_running()
+        return self.stage_tasks.heartbeat_here(TaskToken.decode(token), identity)
 
     async def list_workers(self, namespace: str, task_queue: str = "") -> list[WorkerInfo]:
         return self.stage_tasks.list_workers(namespace or self.config.default_namespace, task_queue)
@@ -457,6 +505,10 @@ class Plane:
             except Exception:
                 log.exception("retention sweep failed")
             await asyncio.sleep(self.config.sweep_interval_seconds)
+
+
+def replica_id(config: PlaneConfig) -> str:
+    return config.replica_id or f"{socket.gethostname()}-{os.getpid()}"
 
 
 def _page(size: int, token: str, shape: tuple[type | tuple[type, ...], ...]) -> Page:

@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from partita.engine import Event, EventType
+from partita.engine import EventType
 from partita.errors import InvalidInputError, NotFoundError, PartitaError, UnavailableError
 from partita.model.documents import check_name
 from partita.model.schedule import (
@@ -51,7 +51,7 @@ from partita.runtime.schedule_entry import (
     not_found,
     spend,
 )
-from partita.runtime.watch import Watchers
+from partita.runtime.watch import Item, Poke, Watchers
 from partita.schedules import (
     FireTimes,
     activation_id_for,
@@ -486,7 +486,7 @@ class Scheduler:
         task.add_done_callback(done)
 
     async def _await_close(
-        self, key: Key, activation: tuple[str, str], queue: asyncio.Queue[Event | None]
+        self, key: Key, activation: tuple[str, str], queue: asyncio.Queue[Item]
     ) -> None:
         try:
             row = await self._store.get_activation(*activation)
@@ -495,7 +495,11 @@ class Scheduler:
                     event = await queue.get()
                     if event is None:
                         return  # the plane is stopping
-                    if event.type in CLOSING:
+                    if isinstance(event, Poke):  # changed on another replica: look
+                        row = await self._store.get_activation(*activation)
+                        if row is None or row.close_time is not None:
+                            break
+                    elif event.type in CLOSING:
                         break
         finally:
             self._watchers.unsubscribe(activation, queue)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import Callable
@@ -72,10 +71,14 @@ class StageTasks:
                 task.namespace, task.activation_id, TaskLeased(task.run_id, task.attempt, identity)
             )
         except (NotFoundError, PreconditionError):
+            await self._driver.tasks.done(task)
             return None  # the activation is gone or closed
-        except asyncio.CancelledError:
-            self._driver.tasks.push(task)  # the poller went away: leave it for another worker
+        except BaseException:
+            # The poller went away, or the activation's owner could not be reached (a
+            # replica that died and whose lease has not run out yet): for another poll.
+            self._driver.tasks.give_back(task)
             raise
+        await self._driver.tasks.done(task)
         if not changed:
             return None  # the attempt this task belongs to has ended
         run = state.run(task.run_id)
@@ -116,11 +119,22 @@ class StageTasks:
         with contextlib.suppress(NotFoundError, PreconditionError):
             await self._driver.submit(token.namespace, token.activation_id, result)
 
-    def heartbeat(self, token: bytes, identity: str) -> bool:
-        """Note that the worker is alive; True when it should stop (cancelled, or stale)."""
+    async def heartbeat(self, token: bytes, identity: str) -> bool:
+        """Note that the worker is alive; True when it should stop (cancelled, or stale).
+
+        Among replicas, the heartbeat goes to the replica that owns the activation."""
         parsed = TaskToken.decode(token)
         if identity:
             self.workers.seen(parsed.namespace, identity)
+        replicas = self._driver.replicas
+        key = (parsed.namespace, parsed.activation_id)
+        if replicas is not None and self._driver.open_state(*key) is None:
+            address = await replicas.route(*key)
+            if address:
+                return await replicas.heartbeat(address, token, identity)
+        return self.heartbeat_here(parsed, identity)
+
+    def heartbeat_here(self, parsed: TaskToken, identity: str) -> bool:
         state = self._driver.open_state(parsed.namespace, parsed.activation_id)
         run = state.run(parsed.run_id) if state is not None else None
         if run is None or run.status is not RunStatus.RUNNING or run.attempt != parsed.attempt:

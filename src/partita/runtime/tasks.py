@@ -68,6 +68,9 @@ class TaskToken:
 class TaskQueues:
     """FIFO queues of stage tasks, each matched at once with a waiting poll when there is one."""
 
+    durable = False
+    """Tasks live in memory (one plane owns the database); see ``SharedTaskQueues``."""
+
     def __init__(self) -> None:
         self._tasks: dict[QueueKey, deque[QueuedTask]] = defaultdict(deque)
         self._polls: dict[QueueKey, deque[asyncio.Future[QueuedTask | None]]] = defaultdict(deque)
@@ -102,6 +105,13 @@ class TaskQueues:
             polls = self._polls.get(key)
             if polls is not None and poll in polls:
                 polls.remove(poll)
+
+    async def done(self, task: QueuedTask) -> None:
+        """The task was leased or is stale (in memory it left the queue when popped)."""
+
+    def give_back(self, task: QueuedTask) -> None:
+        """The poll went away before the lease: the task goes to the next poll."""
+        self.push(task)
 
     def backlog(self, namespace: str, task_queue: str) -> int:
         return len(self._tasks.get((namespace, task_queue), ()))

@@ -27,6 +27,7 @@ def open_store(db: str, *, synchronous: str = "FULL", replica_id: str = "plane")
         return PostgresStore(db, replica_id=replica_id)
     return SqliteStore(db, synchronous=synchronous)
 
+
 __all__ = [
     "ActivationFilter",
     "ActivationRow",
@@ -35,10 +36,10 @@ __all__ = [
     "EventRow",
     "NewActivation",
     "Page",
-    "ScheduleActionRow",
-    "ScheduleRow",
     "ReplicaRow",
     "ReplicaStore",
+    "ScheduleActionRow",
+    "ScheduleRow",
     "SqliteStore",
     "Store",
     "TaskRow",

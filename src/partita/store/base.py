@@ -7,8 +7,8 @@ contract suite (``tests/contract``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 OPEN_STATUSES = ("RUNNING", "PAUSED")
@@ -204,10 +204,6 @@ class ReplicaStore(Protocol):
     async def owner_of(self, namespace: str, activation_id: str) -> ReplicaRow | None: ...
 
     async def replicas(self) -> list[ReplicaRow]: ...
-
-    async def owned_timers(
-        self, keys: list[tuple[str, str]]
-    ) -> list[tuple[str, str, str, float]]: ...
 
     async def push_tasks(self, tasks: list[TaskRow]) -> None: ...
 

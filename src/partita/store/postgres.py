@@ -124,7 +124,9 @@ class PostgresStore(PostgresSchedules, PostgresReplicas):
     async def _migrate(conn: Conn) -> None:
         await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
         try:
-            await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (\n    version INTEGER NOT NULL\n)")
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (\n    version INTEGER NOT NULL\n)"
+            )
             current = await conn.fetchval("SELECT coalesce(max(version), 0) FROM schema_version")
             for number, sql in migrations():
                 if number > current:
@@ -278,7 +280,11 @@ class PostgresStore(PostgresSchedules, PostgresReplicas):
                 row.namespace,
                 row.name,
             )
-            if latest and latest["digest"] == row.digest and latest["api_version"] == row.api_version:
+            if (
+                latest
+                and latest["digest"] == row.digest
+                and latest["api_version"] == row.api_version
+            ):
                 return _campaign(latest), False
             version = latest["version"] + 1 if latest else 1
             inserted = await conn.fetchval(
@@ -296,7 +302,12 @@ class PostgresStore(PostgresSchedules, PostgresReplicas):
             if inserted is None:  # the request id was used at the same time
                 raise ConflictError(f"campaign {row.name!r} changed concurrently; try again")
             stored = CampaignRow(
-                row.namespace, row.name, version, row.api_version, row.spec, row.digest,
+                row.namespace,
+                row.name,
+                version,
+                row.api_version,
+                row.spec,
+                row.digest,
                 row.create_time,
             )
             return stored, True
@@ -336,7 +347,7 @@ class PostgresStore(PostgresSchedules, PostgresReplicas):
         rows = await self._fetch(
             "SELECT * FROM campaigns WHERE namespace=$1 AND left(name, $2)=$3 "
             f"AND (name > $4 OR (name = $4 AND version > $5)) {latest_only} "
-            "ORDER BY name COLLATE \"C\", version LIMIT $6",
+            'ORDER BY name COLLATE "C", version LIMIT $6',
             namespace,
             len(name_prefix),
             name_prefix,
@@ -507,10 +518,10 @@ class PostgresStore(PostgresSchedules, PostgresReplicas):
             clauses.append(f"create_time < {arg(where.created_before)}")
         if page.after is not None:
             t, i = arg(float(page.after[0])), arg(str(page.after[1]))
-            clauses.append(f"(create_time < {t} OR (create_time = {t} AND id COLLATE \"C\" > {i}))")
+            clauses.append(f'(create_time < {t} OR (create_time = {t} AND id COLLATE "C" > {i}))')
         rows = await self._fetch(
             f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE {' AND '.join(clauses)} "
-            f"ORDER BY create_time DESC, id COLLATE \"C\" LIMIT {arg(page.size)}",
+            f'ORDER BY create_time DESC, id COLLATE "C" LIMIT {arg(page.size)}',
             *args,
         )
         return [ActivationRow(*r) for r in rows]
@@ -599,7 +610,9 @@ def _activation_values(row: ActivationRow) -> tuple[Any, ...]:
     )
 
 
-async def _select_activation(conn: Conn, namespace: str, activation_id: str) -> ActivationRow | None:
+async def _select_activation(
+    conn: Conn, namespace: str, activation_id: str
+) -> ActivationRow | None:
     row = await conn.fetchrow(
         f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE namespace=$1 AND id=$2",
         namespace,
@@ -609,7 +622,9 @@ async def _select_activation(conn: Conn, namespace: str, activation_id: str) -> 
 
 
 def _without_request(write: ActivationWrite) -> ActivationWrite:
-    return ActivationWrite(row=write.row, events=write.events, timers=write.timers, tasks=write.tasks)
+    return ActivationWrite(
+        row=write.row, events=write.events, timers=write.timers, tasks=write.tasks
+    )
 
 
 async def _append(conn: Conn, writes: list[ActivationWrite], prefix: str) -> None:
@@ -657,4 +672,6 @@ async def _append(conn: Conn, writes: list[ActivationWrite], prefix: str) -> Non
             [w.row.id for w in requested],
         )
     await insert_tasks(conn, [t for w in writes for t in w.tasks], prefix)
-    await notify(conn, f"{prefix}_{ACTIVATIONS_CHANNEL}", [f"{w.row.namespace}\t{w.row.id}" for w in writes])
+    await notify(
+        conn, f"{prefix}_{ACTIVATIONS_CHANNEL}", [f"{w.row.namespace}\t{w.row.id}" for w in writes]
+    )

@@ -81,7 +81,8 @@ class PostgresReplicas:
         rows = await self._pool.fetch(
             "WITH c AS (SELECT a.namespace, a.id FROM activations a "
             "LEFT JOIN replicas r ON r.id = a.owner "
-            f"WHERE a.close_time IS NULL AND a.owner <> $1 AND (r.id IS NULL OR r.lease_until < {_NOW}) "
+            "WHERE a.close_time IS NULL AND a.owner <> $1 "
+            f"AND (r.id IS NULL OR r.lease_until < {_NOW}) "
             "LIMIT $2 FOR UPDATE OF a SKIP LOCKED) "
             "UPDATE activations a SET owner=$1 FROM c WHERE a.namespace=c.namespace AND a.id=c.id "
             f"RETURNING {_ACTIVATION_COLUMNS}",
@@ -131,19 +132,6 @@ class PostgresReplicas:
             ReplicaRow(r[0], r[1], r[2], r[3], alive=r[3] >= r[4], owned=r[5], now=r[4])
             for r in rows
         ]
-
-    async def owned_timers(self, keys: list[tuple[str, str]]) -> list[tuple[str, str, str, float]]:
-        """The timers of these activations: (namespace, activation id, timer id, due)."""
-        if not keys:
-            return []
-        rows = await self._pool.fetch(
-            "SELECT t.namespace, t.activation_id, t.timer_id, t.due FROM timers t "
-            "JOIN unnest($1::text[], $2::text[]) AS k(ns, id) "
-            "ON t.namespace=k.ns AND t.activation_id=k.id",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
-        )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
 
     # -- stage tasks -------------------------------------------------------------------------
 
@@ -268,4 +256,3 @@ async def notify(conn: Conn, channel: str, lines: list[str]) -> None:
         await conn.execute(
             "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", channel, payloads
         )
-

@@ -62,8 +62,8 @@ class PostgresSchedules:
     async def list_schedules(self, namespace: str, page: Page) -> list[ScheduleRow]:
         after = str(page.after[0]) if page.after else ""
         rows = await self._fetch(
-            f"SELECT {_COLUMNS} FROM schedules WHERE namespace=$1 AND id COLLATE \"C\" > $2 "
-            "ORDER BY id COLLATE \"C\" LIMIT $3",
+            f'SELECT {_COLUMNS} FROM schedules WHERE namespace=$1 AND id COLLATE "C" > $2 '
+            'ORDER BY id COLLATE "C" LIMIT $3',
             namespace,
             after,
             page.size,
