@@ -86,6 +86,14 @@ function json(value) {
   return JSON.stringify(value === undefined ? {} : value, null, 2);
 }
 
+// JSON data folded to one line, unfolded on a click.
+function folded(value) {
+  const text = JSON.stringify(value === undefined ? {} : value);
+  if (text.length <= 80) return h("code", {}, text);
+  return h("details", {}, h("summary", {}, h("code", {}, `${text.slice(0, 77)}…`)),
+    h("pre", {}, json(value)));
+}
+
 function badge(status) {
   const name = shortStatus(status);
   return h("span", { class: `badge ${name}`, "data-status": name }, name || "?");
@@ -151,8 +159,9 @@ function drawGraph(graph, options) {
     "data-testid": "graph", role: "img", "aria-label": "stage graph",
   });
   root.append(svg("defs", {},
-    svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7",
-      markerHeight: "7", orient: "auto-start-reverse" }, svg("path", { d: "M0,0 L10,5 L0,10 z",
+    svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "9",
+      markerUnits: "userSpaceOnUse",
+      markerHeight: "9", orient: "auto-start-reverse" }, svg("path", { d: "M0,0 L10,5 L0,10 z",
       fill: "#6a7280" }))));
   for (const e of g.edges()) {
     const edge = g.edge(e);
@@ -187,16 +196,16 @@ function drawGraph(graph, options) {
       transform: `translate(${box.x - box.width / 2},${box.y - box.height / 2})`,
     });
     const title = svg("title", {}, `${name}: ${status === "none" ? node.provider : status}`);
+    if (node.fanOut) {  // a second box behind: the stage runs once per item
+      group.append(svg("rect", { x: 5, y: 5, width: box.width, height: box.height, rx: 8,
+        class: "stack" }));
+    }
     group.append(
       title,
-      svg("rect", { width: box.width, height: box.height, rx: 8 }),
+      svg("rect", { width: box.width, height: box.height, rx: 8, class: "box" }),
       svg("text", { x: 10, y: 22, class: "name" }, (node.first ? "▶ " : "") + name),
       svg("text", { x: 10, y: 42, class: "meta" }, marks.join(" · ")),
     );
-    if (node.fanOut) {
-      group.append(svg("rect", { x: 4, y: 4, width: box.width, height: box.height, rx: 8,
-        class: "stack", fill: "none", stroke: "#b9bec7" }));
-    }
     if (options.onSelect) group.addEventListener("click", () => options.onSelect(name));
     root.append(group);
   }
@@ -356,9 +365,9 @@ async function activationPage(id) {
         h("dt", {}, "closed"), h("dd", {}, when(activation.closeTime) || "—"),
         activation.statusMessage ? [h("dt", {}, "message"),
           h("dd", { "data-testid": "status-message" }, activation.statusMessage)] : null,
-        h("dt", {}, "inputs"), h("dd", {}, h("pre", {}, json(activation.inputs))),
-        TERMINAL.has(status) ? [h("dt", {}, "outputs"), h("dd", {}, h("pre", {},
-          json(activation.outputs)))] : null));
+        h("dt", {}, "inputs"), h("dd", {}, folded(activation.inputs)),
+        TERMINAL.has(status) ? [h("dt", {}, "outputs"), h("dd", {}, folded(activation.outputs))]
+          : null));
     const open = !TERMINAL.has(status);
     buttons.cancel.disabled = !open;
     buttons.terminate.disabled = !open;
@@ -378,7 +387,7 @@ async function activationPage(id) {
 
   function showStage(name) {
     const runs = (activation.stageRuns || []).filter((r) => r.stage === name);
-    details.replaceChildren(h("h2", {}, `Stage ${name}`),
+    details.replaceChildren(h("h2", {}, `Stage ${name}`), h("div", {},
       runs.length ? runs.map((run) => h("div", { class: "run", "data-run": run.runId },
         h("dl", {},
           h("dt", {}, "run"), h("dd", {}, run.runId),
@@ -387,20 +396,20 @@ async function activationPage(id) {
           h("dt", {}, "started"), h("dd", {}, when(run.startTime)),
           h("dt", {}, "ended"), h("dd", {}, when(run.endTime) || "—"),
           run.nextStage ? [h("dt", {}, "next"), h("dd", {}, run.nextStage)] : null),
-        h("div", { class: "muted" }, "inputs"), h("pre", { "data-testid": "run-inputs" },
-          json(run.inputs)),
-        h("div", { class: "muted" }, "outputs"), h("pre", { "data-testid": "run-outputs" },
-          json(run.outputs)),
-        run.error ? [h("div", { class: "muted" }, "error"),
-          h("pre", { "data-testid": "run-error" }, json(run.error))] : null))
-        : h("p", { class: "muted" }, "Not reached."));
+        h("div", {}, h("div", { class: "muted" }, "inputs"),
+          h("pre", { "data-testid": "run-inputs" }, json(run.inputs))),
+        h("div", {}, h("div", { class: "muted" }, "outputs"),
+          h("pre", { "data-testid": "run-outputs" }, json(run.outputs))),
+        h("div", {}, run.error ? [h("div", { class: "muted" }, "error"),
+          h("pre", { "data-testid": "run-error" }, json(run.error))] : null)))
+        : h("p", { class: "muted" }, "Not reached.")));
   }
 
   function addEvent(event) {
     history.append(h("tr", { "data-sequence": event.sequence },
       h("td", {}, event.sequence), h("td", {}, when(event.time)),
       h("td", {}, shortStatus(event.type)), h("td", {}, event.stage || ""),
-      h("td", {}, h("code", {}, JSON.stringify(event.data || {})))));
+      h("td", {}, folded(event.data))));
   }
 
   async function act(verb) {
@@ -464,9 +473,7 @@ async function activationPage(id) {
   render();
   main(header,
     h("div", { class: "actions" }, Object.values(buttons)),
-    h("div", { class: "layout" },
-      h("div", {}, legend(), graphBox),
-      details),
+    legend(), graphBox, details,
     h("h2", {}, "History"),
     h("table", { "data-testid": "history" },
       h("thead", {}, h("tr", {}, ["#", "time", "event", "stage", "data"].map((t) =>
