@@ -322,3 +322,43 @@ def test_a_bad_http_listen_is_refused(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "--http-listen" in run.stderr and "host:port" in run.stderr
+
+
+async def test_start_advance_and_terminate(plane: tuple[Api, httpx.AsyncClient]) -> None:
+    api, http = plane
+    stepped = {
+        "firstStage": "one",
+        "selfDriving": False,
+        "stages": {
+            "one": {"provider": "mock", "stageSelector": "two"},
+            "two": {"provider": "mock", "stageSelector": "three"},
+            "three": {"provider": "mock"},
+        },
+    }
+    await api.create("steps", stepped)
+    started = await http.post(
+        "/api/v1/activations",
+        json={"campaign": "steps", "activationId": "s1", "inputs": {"n": 1}},
+    )
+    assert started.status_code == 200, started.text
+    assert started.json()["started"] is True
+    again = await http.post("/api/v1/activations", json={"campaign": "steps", "activationId": "s1"})
+    status, code, _, _ = _error(again)
+    assert (status, code) == (409, grpc.StatusCode.ALREADY_EXISTS.value[0])
+    await api.wait("s1", common_pb2.ACTIVATION_STATUS_PAUSED)
+    advanced = await http.post("/api/v1/activations/s1:advance", json={})
+    assert advanced.status_code == 200, advanced.text
+
+    async def at_two() -> bool:
+        found = await api.get("s1")
+        return found.status == common_pb2.ACTIVATION_STATUS_PAUSED and found.current_stage == "two"
+
+    await assert_eventually(at_two, within=10)
+    terminated = await http.post("/api/v1/activations/s1:terminate", json={"reason": "enough"})
+    assert terminated.status_code == 200, terminated.text
+    found = await api.wait("s1", common_pb2.ACTIVATION_STATUS_TERMINATED)
+    assert "enough" in found.status_message
+    status, _, message, _ = _error(
+        await http.post("/api/v1/activations", json={"campaign": "nope"})
+    )
+    assert status == 404 and "nope" in message
