@@ -7,6 +7,7 @@ its errors (the HTTP status of the gRPC code, the same message, the field named)
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -362,3 +363,36 @@ async def test_start_advance_and_terminate(plane: tuple[Api, httpx.AsyncClient])
         await http.post("/api/v1/activations", json={"campaign": "nope"})
     )
     assert status == 404 and "nope" in message
+
+
+def test_a_taken_console_port_stops_the_plane_with_the_reason(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        site = [sys.executable, "-m", "partita.cli.main", "site", "--db", str(tmp_path / "x.db")]
+        run = subprocess.run(
+            [*site, "--listen", "127.0.0.1:0", "--http-listen", f"127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert f"console cannot listen on 127.0.0.1:{port}" in run.stderr
+
+
+async def test_shutdown_ends_open_watch_streams(plane: tuple[Api, httpx.AsyncClient]) -> None:
+    api, http = plane
+    await api.create("ship", BRANCHING)
+    waiting = (await api.start("ship", {"route": "wait"})).id
+    await _waiting(api, waiting)
+    lines: list[str] = []
+    async with http.stream("GET", f"/api/v1/activations/{waiting}/watch") as stream:
+        async for line in stream.aiter_lines():
+            lines.append(line)
+            if line.startswith("id: ") and int(line[4:]) == (await api.get(waiting)).history_length:
+                await api.server.shutdown(grace=1.0)  # while the stream waits for more
+    assert "event: abort" in lines
+    aborted = json.loads(lines[lines.index("event: abort") + 1].removeprefix("data: "))
+    assert aborted["code"] == grpc.StatusCode.UNAVAILABLE.value[0]
+    assert "shutting down" in aborted["message"]

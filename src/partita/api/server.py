@@ -101,8 +101,12 @@ class PlaneServer:
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
         await self.server.start()
-        for companion in self.companions:
-            await companion.start()
+        try:
+            for companion in self.companions:
+                await companion.start()
+        except BaseException:
+            await self.shutdown(0)  # close the store too, so that the process can exit
+            raise
         for name in ["", *SERVICES.values()]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
