@@ -217,7 +217,11 @@ async def test_console_shows_campaigns_and_activations_live(
             assert await taken(page) == {("check", "ship"), ("ship", "spread"), ("spread", "done")}
             await page.click('.node[data-stage="spread"]')
             await page.wait_for_selector("[data-testid=stage-details] [data-run]")
-            assert await page.locator("[data-testid=stage-details] [data-run]").count() >= 2
+            assert await page.locator("[data-testid=stage-details] [data-run]").count() == 3
+            assert await page.locator("[data-testid=outcome] td .badge").all_text_contents() == [
+                "COMPLETED",
+                "COMPLETED",
+            ]
             await page.screenshot(path=artifacts / "activation-completed.png", full_page=True)
 
             # a failed one: the failed stage red, its error shown on selection

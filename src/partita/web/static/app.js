@@ -387,7 +387,7 @@ async function activationPage(id) {
 
   function showStage(name) {
     const runs = (activation.stageRuns || []).filter((r) => r.stage === name);
-    details.replaceChildren(h("h2", {}, `Stage ${name}`), h("div", {},
+    details.replaceChildren(h("h2", {}, `Stage ${name}`), outcome(runs), h("div", {},
       runs.length ? runs.map((run) => h("div", { class: "run", "data-run": run.runId },
         h("dl", {},
           h("dt", {}, "run"), h("dd", {}, run.runId),
@@ -403,6 +403,20 @@ async function activationPage(id) {
         h("div", {}, run.error ? [h("div", { class: "muted" }, "error"),
           h("pre", { "data-testid": "run-error" }, json(run.error))] : null)))
         : h("p", { class: "muted" }, "Not reached.")));
+  }
+
+  // A fan-out stage's outcome, one row per item (per site, for a stage run on several sites:
+  // the ``site`` of a stage run, where the plane reports one).
+  function outcome(runs) {
+    const items = runs.filter((r) => String(r.runId).includes("."));
+    if (!items.length) return null;
+    const sites = items.some((r) => r.site);
+    return h("table", { "data-testid": "outcome" },
+      h("tr", {}, ["item", sites ? "site" : null, "status", "attempt", "error"].filter(Boolean)
+        .map((t) => h("th", {}, t))),
+      items.map((r) => h("tr", {}, h("td", {}, r.runId), sites ? h("td", {}, r.site || "") : null,
+        h("td", {}, badge(r.status)), h("td", {}, r.attempt || 1),
+        h("td", {}, r.error ? r.error.message || r.error.type : ""))));
   }
 
   function addEvent(event) {
