@@ -18,6 +18,7 @@ import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -265,7 +266,7 @@ async def test_console_shows_campaigns_and_activations_live(
 
             # cancel from the page, with confirmation, reaches the activation
             await ready(page, "/activations/a-stop")
-            await page.click("text=Cancel")
+            await page.get_by_role("button", name="Cancel", exact=True).click()
             await page.fill("[data-field=reason]", "from the console")
             await page.screenshot(path=artifacts / "activation-cancel-dialog.png")
             await page.click("#confirm-ok")
@@ -286,3 +287,100 @@ async def test_console_shows_campaigns_and_activations_live(
     assert requested and all(url.startswith(base) for url in requested), [
         u for u in requested if not u.startswith(base)
     ]
+
+
+async def _ready(page: Any, url: str) -> None:
+    await page.goto(url)
+    await page.wait_for_selector("body[data-ready=true]")
+
+
+async def test_console_signals_and_advances_with_confirmation(
+    chromium: str, plane: tuple[PlaneProcess, str], artifacts: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    process, base = plane
+    channel = await process.channel()
+    campaigns = CG.CampaignServiceStub(channel)
+    activations = AG.ActivationServiceStub(channel)
+    await campaigns.CreateCampaign(C.CreateCampaignRequest(name="ship", spec=struct(BRANCHING)))
+    stepped = {
+        "firstStage": "one",
+        "selfDriving": False,
+        "stages": {
+            "one": {"provider": "mock", "stageSelector": "two"},
+            "two": {"provider": "mock"},
+        },
+    }
+    await campaigns.CreateCampaign(C.CreateCampaignRequest(name="steps", spec=struct(stepped)))
+    for activation_id, campaign, inputs in (
+        ("sig", "ship", {"route": "wait"}),
+        ("st", "steps", {}),
+    ):
+        await activations.StartActivation(
+            A.StartActivationRequest(
+                campaign=campaign, activation_id=activation_id, inputs=struct(inputs)
+            )
+        )
+    await _until(activations, "sig", _waiting)
+    await _until(activations, "st", _is(common_pb2.ACTIVATION_STATUS_PAUSED))
+
+    async with async_playwright() as driver:
+        browser = await driver.chromium.launch(
+            executable_path=chromium, headless=True, args=["--no-sandbox"]
+        )
+        page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            await _ready(page, f"{base}/activations/sig")
+            assert await page.get_by_role(
+                "button", name="Advance", exact=True
+            ).is_disabled()  # self-driving: nothing to advance
+
+            # bad input is refused with the reason, and nothing reaches the activation
+            await page.get_by_role("button", name="Signal", exact=True).click()
+            await page.fill("[data-field=data]", '{"by": "console"}')
+            await page.click("#confirm-ok")
+            await page.wait_for_selector("#notice.error")
+            assert "event" in (await page.text_content("#notice") or "")
+            await page.get_by_role("button", name="Signal", exact=True).click()
+            await page.fill("[data-field=event]", "go")
+            await page.fill("[data-field=data]", "{not json")
+            await page.click("#confirm-ok")
+            await page.wait_for_selector("#notice.error >> text=not JSON")
+            await page.get_by_role("button", name="Signal", exact=True).click()
+            await page.fill("[data-field=event]", "go")
+            await page.get_by_role(
+                "button", name="Back", exact=True
+            ).click()  # no confirmation, no signal
+            assert (
+                await _status(activations, "sig")
+            ).status == common_pb2.ACTIVATION_STATUS_RUNNING
+
+            await page.get_by_role("button", name="Signal", exact=True).click()
+            await page.fill("[data-field=event]", "go")
+            await page.fill("[data-field=data]", '{"by": "console"}')
+            await page.click("#confirm-ok")
+            await _until(activations, "sig", _is(common_pb2.ACTIVATION_STATUS_COMPLETED))
+            await page.wait_for_selector(
+                '[data-testid=activation-status] [data-status="COMPLETED"]'
+            )
+            history = await activations.GetActivationHistory(
+                A.GetActivationHistoryRequest(activation_id="sig")
+            )
+            signals = [e for e in history.events if e.type == common_pb2.EVENT_TYPE_SIGNAL_RECEIVED]
+            assert len(signals) == 1 and dict(signals[0].data)["data"]["by"] == "console"
+            await page.screenshot(path=artifacts / "activation-signalled.png", full_page=True)
+
+            # a stepped activation: Advance moves it on, one stage at a time
+            await _ready(page, f"{base}/activations/st")
+            assert (
+                await page.eval_on_selector_all(".node", "ns => ns.map(n => n.dataset.status)")
+            ) == ["done", "not-reached"]
+            await page.get_by_role("button", name="Advance", exact=True).click()
+            await page.click("#confirm-ok")
+            await _until(activations, "st", lambda found: found.current_stage == "two")
+            await page.wait_for_selector('.node[data-stage="two"][data-status="done"]')
+            await page.screenshot(path=artifacts / "activation-advanced.png", full_page=True)
+        finally:
+            await browser.close()
+    await channel.close()
