@@ -396,3 +396,16 @@ async def test_shutdown_ends_open_watch_streams(plane: tuple[Api, httpx.AsyncCli
     aborted = json.loads(lines[lines.index("event: abort") + 1].removeprefix("data: "))
     assert aborted["code"] == grpc.StatusCode.UNAVAILABLE.value[0]
     assert "shutting down" in aborted["message"]
+
+
+async def test_namespace_is_a_parameter_like_in_grpc(plane: tuple[Api, httpx.AsyncClient]) -> None:
+    api, http = plane
+    await api.create("ship", BRANCHING, namespace="team")
+    await api.start("ship", {"route": "ok"}, namespace="team", activation_id="t1")
+    status, _, message, _ = _error(await http.get("/api/v1/activations/t1"))
+    assert status == 404 and "default" in message
+    found = await http.get("/api/v1/activations/t1", params={"namespace": "team"})
+    assert found.status_code == 200 and found.json()["activation"]["namespace"] == "team"
+    listed = (await http.get("/api/v1/campaigns", params={"namespace": "team"})).json()
+    assert [c["name"] for c in listed["campaigns"]] == ["ship"]
+    assert (await http.get("/api/v1/campaigns")).json().get("campaigns", []) == []
