@@ -7,8 +7,8 @@ import pytest
 from google.rpc import error_details_pb2
 
 from partita import errors
+from partita.api.errors import STATUS_OF, status_for
 from partita.errors import FieldViolation, InvalidInputError, PartitaError
-from partita.wire.status import STATUS_OF, status_for
 
 
 def _subclasses(cls: type[PartitaError]) -> set[type[PartitaError]]:

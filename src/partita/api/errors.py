@@ -10,7 +10,9 @@ from typing import Any, NoReturn, TypeAlias
 import grpc
 from grpc_status import rpc_status
 
-from partita.wire.status import status_for
+from partita.wire.status import STATUS_OF, status_for
+
+__all__ = ["STATUS_OF", "Ctx", "abort", "status_for"]
 
 Ctx: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 

@@ -101,22 +101,22 @@ class PlaneServer:
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
         await self.server.start()
+        for name in ["", *SERVICES.values()]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         try:
             for companion in self.companions:
                 await companion.start()
         except BaseException:
             await self.shutdown(0)  # close the store too, so that the process can exit
             raise
-        for name in ["", *SERVICES.values()]:
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Answer in-flight calls (up to ``grace`` seconds), then stop the plane. Idempotent."""
         await self.health.enter_graceful_shutdown()
         self.plane.release_waiters()
-        await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
         for companion in self.companions:
             await companion.shutdown()
+        await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
         await self.plane.shutdown()
 
 

@@ -32,8 +32,7 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         parents=[common],
         help="start a site plane (serves until SIGTERM/Ctrl-C)",
         description="Run a site plane: the gRPC API (with health and reflection) on every "
-        "--listen address, and the web console with its JSON API on --http-listen, over an "
-        "embedded SQLite database. Stops gracefully "
+        "--listen address, over an embedded SQLite database. Stops gracefully "
         "on SIGTERM or SIGINT and exits 0.",
     )
     p.add_argument(
@@ -118,6 +117,14 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
     from partita.runtime import PlaneConfig
     from partita.web import WebServer, parse_address
 
+    http_listen = args.http_listen.strip()
+    companions: list[Callable[[Plane], Companion]] = []
+    if http_listen.lower() != "off":
+        try:
+            parse_address(http_listen)
+        except PartitaError as exc:
+            raise CliError(f"--http-listen: {exc.message}") from None
+        companions.append(lambda plane: WebServer(plane, http_listen))
     config = PlaneConfig(
         db=args.db,
         listen=tuple(args.listen or [DEFAULT_LISTEN]),
@@ -127,14 +134,6 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
         poll_seconds=duration_seconds(args.poll_timeout, "--poll-timeout"),
         worker_ttl_seconds=duration_seconds(args.worker_ttl, "--worker-ttl"),
     )
-    http_listen = args.http_listen.strip()
-    companions: list[Callable[[Plane], Companion]] = []
-    if http_listen.lower() != "off":
-        try:
-            parse_address(http_listen)
-        except PartitaError as exc:
-            raise CliError(f"--http-listen: {exc.message}") from None
-        companions.append(lambda plane: WebServer(plane, http_listen))
     logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     try:
         asyncio.run(run_site(config, companions=companions))
