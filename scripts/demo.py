@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The demo behind ``make run``: a site plane in the foreground, with a campaign run on it.
 
-Starts ``partita site`` on 127.0.0.1:7600 over ``./.partita-demo.db``, waits until it is
+Starts ``partita site`` on 127.0.0.1:7600 (console on 127.0.0.1:7601) over
+``./.partita-demo.db``, waits until it is
 SERVING, applies ``deploy/examples/demo.yaml``, runs ``partita activate demo --input
 name=world --wait``, then keeps the plane running (its log now shown live) until Ctrl-C or
 SIGTERM, when it stops the plane gracefully.
@@ -21,6 +22,7 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 ADDRESS = "127.0.0.1:7600"
+CONSOLE = "127.0.0.1:7601"
 DB = "./.partita-demo.db"
 CAMPAIGN = ROOT / "deploy" / "examples" / "demo.yaml"
 SERVING_WITHIN = 20.0
@@ -123,7 +125,7 @@ def main() -> int:
         return 1
     print(f"starting a site plane at {ADDRESS} (database {DB})", flush=True)
     plane = subprocess.Popen(
-        [*_partita(), "site", "--listen", ADDRESS, "--db", DB],
+        [*_partita(), "site", "--listen", ADDRESS, "--http-listen", CONSOLE, "--db", DB],
         env=_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -150,6 +152,7 @@ def main() -> int:
         print(
             f"""
 Partita site plane is running at {ADDRESS} (Ctrl-C to stop)
+Console (open it in a browser): http://{CONSOLE}/activations
 Try, in another terminal:
   {cli} list activations
   {cli} get campaign demo
@@ -157,6 +160,7 @@ Try, in another terminal:
   {cli} activate demo --id mine --input name=you && {cli} watch mine
   {cli} apply -f deploy/examples/symphony-hello-world.yaml
   {cli} history hello-world-activation
+  curl -s http://{CONSOLE}/api/v1/activations
 The plane's log follows.
 """,
             flush=True,

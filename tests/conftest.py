@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 T = TypeVar("T")
+
+# Planes started by tests serve no console unless a test asks for one (--http-listen), so that
+# planes running at once never contend for the default console port.
+os.environ["PARTITA_HTTP_LISTEN"] = "off"
 
 
 def free_port() -> int:

@@ -153,6 +153,8 @@ class Plane(Child):
             "WARNING",
             "--synchronous",
             "FULL",
+            "--http-listen",
+            "off",
             *extra,
         ]
         super().__init__(name, argv, workdir / f"{name}.log")

@@ -1,7 +1,7 @@
 """The domain's one error vocabulary.
 
 Every error the plane reports to a client is a :class:`PartitaError`. The API layer
-maps each subclass to one gRPC status code in one table (``partita.api.errors``)::
+maps each subclass to one gRPC status code in one table (``partita.wire.status``)::
 
     PartitaError
     ├── InvalidInputError     bad request data; carries field violations

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from partita.api import convert
 from partita.api.errors import Ctx
 from partita.api.rpc import stream, unary
 from partita.errors import InvalidInputError
 from partita.runtime import Plane
 from partita.v1 import activation_pb2, activation_pb2_grpc
+from partita.wire import convert
 
 A = activation_pb2
 TRACE_HEADERS = ("traceparent", "tracestate")

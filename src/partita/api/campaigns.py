@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from partita.api import convert
 from partita.api.errors import Ctx
 from partita.api.rpc import unary
 from partita.runtime import Plane
 from partita.v1 import campaign_pb2, campaign_pb2_grpc
+from partita.wire import convert
 
 
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):

@@ -6,7 +6,6 @@ import math
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from partita.api import convert
 from partita.errors import InvalidInputError
 from partita.model.schedule import (
     DEFAULT_CATCHUP_SECONDS,
@@ -18,6 +17,7 @@ from partita.model.schedule import (
     ScheduleSpec,
 )
 from partita.v1 import common_pb2, schedule_pb2
+from partita.wire import convert
 
 S = schedule_pb2
 OVERLAP_PREFIX = "OVERLAP_POLICY_"

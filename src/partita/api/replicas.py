@@ -9,7 +9,6 @@ from typing import Any
 
 import grpc
 
-from partita.api import convert
 from partita.api.errors import Ctx, error_from
 from partita.api.rpc import unary
 from partita.engine import (
@@ -28,6 +27,7 @@ from partita.engine import (
 from partita.errors import InvalidInputError
 from partita.runtime import Plane
 from partita.v1 import replica_pb2, replica_pb2_grpc
+from partita.wire import convert
 
 R = replica_pb2
 INPUTS: dict[str, type[Any]] = {

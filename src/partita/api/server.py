@@ -7,7 +7,8 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -48,11 +49,19 @@ SERVICES = {
 }
 
 
+class Companion(Protocol):
+    """Another server of the plane, in the same process and loop (the console, ``partita.web``)."""
+
+    async def start(self) -> None: ...
+    async def shutdown(self) -> None: ...
+
+
 class PlaneServer:
     """A plane and the gRPC server in front of it, with an explicit lifecycle."""
 
-    def __init__(self, plane: Plane) -> None:
+    def __init__(self, plane: Plane, companions: Sequence[Companion] = ()) -> None:
         self.plane = plane
+        self.companions = tuple(companions)
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
         self.server = grpc.aio.server(
             options=[
@@ -103,11 +112,19 @@ class PlaneServer:
         await self.server.start()
         for name in ["", *SERVICES.values()]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        try:
+            for companion in self.companions:
+                await companion.start()
+        except BaseException:
+            await self.shutdown(0)  # close the store too, so that the process can exit
+            raise
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Answer in-flight calls (up to ``grace`` seconds), then stop the plane. Idempotent."""
         await self.health.enter_graceful_shutdown()
         self.plane.release_waiters()
+        for companion in self.companions:
+            await companion.shutdown()
         await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
         await self.plane.shutdown()
         await self.peers.close()
@@ -127,10 +144,15 @@ class PlaneServer:
 
 
 async def run_site(
-    config: PlaneConfig, *, ready: Callable[[PlaneServer], None] | None = None
+    config: PlaneConfig,
+    *,
+    ready: Callable[[PlaneServer], None] | None = None,
+    companions: Sequence[Callable[[Plane], Companion]] = (),
 ) -> None:
-    """Serve a site plane until SIGTERM or SIGINT, then stop gracefully."""
-    server = PlaneServer(Plane(config))
+    """Serve a site plane until SIGTERM or SIGINT, then stop gracefully. Each of
+    ``companions`` makes a server that runs beside the gRPC one over the same plane."""
+    plane = Plane(config)
+    server = PlaneServer(plane, [make(plane) for make in companions])
     await server.start()
     log.info(
         "partita %s site plane %r serving on %s (db %s)",

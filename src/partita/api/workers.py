@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from google.protobuf import duration_pb2
 
-from partita.api import convert
 from partita.api.errors import Ctx
 from partita.api.rpc import unary
 from partita.runtime import Plane
 from partita.v1 import worker_pb2, worker_pb2_grpc
+from partita.wire import convert
 
 W = worker_pb2
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -13,7 +15,12 @@ from partita.cli.client import Client, CliError
 from partita.cli.output import Printer
 from partita.cli.values import duration_seconds
 
+if TYPE_CHECKING:
+    from partita.api.server import Companion
+    from partita.runtime import Plane
+
 DEFAULT_LISTEN = "127.0.0.1:7600"
+DEFAULT_HTTP_LISTEN = "127.0.0.1:7601"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -34,6 +41,13 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         action="append",
         metavar="ADDR",
         help=f"host:port or unix:/path/sock (repeatable; default {DEFAULT_LISTEN})",
+    )
+    p.add_argument(
+        "--http-listen",
+        default=os.environ.get("PARTITA_HTTP_LISTEN", DEFAULT_HTTP_LISTEN),
+        metavar="ADDR",
+        help="host:port of the web console and its JSON API, or off "
+        f"(env PARTITA_HTTP_LISTEN, default {DEFAULT_HTTP_LISTEN})",
     )
     p.add_argument(
         "--db",
@@ -122,7 +136,16 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
     from partita.api.server import run_site
     from partita.errors import PartitaError
     from partita.runtime import PlaneConfig
+    from partita.web import WebServer, parse_address
 
+    http_listen = args.http_listen.strip()
+    companions: list[Callable[[Plane], Companion]] = []
+    if http_listen.lower() != "off":
+        try:
+            parse_address(http_listen)
+        except PartitaError as exc:
+            raise CliError(f"--http-listen: {exc.message}") from None
+        companions.append(lambda plane: WebServer(plane, http_listen))
     config = PlaneConfig(
         db=args.db,
         listen=tuple(args.listen or [DEFAULT_LISTEN]),
@@ -137,7 +160,7 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
     )
     logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
     try:
-        asyncio.run(run_site(config))
+        asyncio.run(run_site(config, companions=companions))
     except KeyboardInterrupt:
         return 0
     except PartitaError as exc:
