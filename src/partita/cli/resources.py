@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
             "*.yaml, *.yml and *.json file in it, by name; '-' reads standard input. "
             "kind: Campaign creates a campaign version (or leaves it unchanged); "
             "kind: Activation starts an activation (re-applying it changes nothing). "
+            "workflow.symphony/v1 documents are read as Symphony defines them: "
+            "CampaignVersion creates the campaign <root>-v-<version>, an empty Campaign "
+            "(container) creates nothing, and an Activation's campaignversion "
+            "'<root>:<version>' names <root>-v-<version>. "
             'With -o json or yaml: {"items": [...]}, one CreateCampaign or StartActivation '
             "response per document."
         ),
@@ -190,7 +194,9 @@ def apply(args: argparse.Namespace, client: Client, out: Printer) -> int:
             for doc in load_documents(text):
                 where = f"{name} document[{doc.index}] ({doc.kind}/{doc.name})"
                 namespace = _namespace(doc.namespace, client.namespace, where)
-                if doc.kind == "Campaign":
+                if doc.role == "container":
+                    plan.append((where, doc, None))
+                elif doc.role == "campaign":
                     plan.append((where, doc, _create_request(doc, namespace)))
                 else:
                     plan.append((where, doc, _start_request(activation_document(doc), namespace)))
@@ -201,7 +207,12 @@ def apply(args: argparse.Namespace, client: Client, out: Printer) -> int:
     waiting: list[tuple[str, str]] = []
     for where, doc, request in plan:
         try:
-            if doc.kind == "Campaign":
+            if doc.role == "container":
+                # Symphony's Campaign container: only a name that versions hang from.
+                items.append({"container": doc.name})
+                if not out.structured:
+                    out.line(f"campaign/{doc.name} container (its versions hold the stages)")
+            elif doc.role == "campaign":
                 created = client.campaigns.CreateCampaign(request, timeout=CALL_TIMEOUT)
                 campaign = created.campaign
                 state = "created" if created.created else "unchanged"

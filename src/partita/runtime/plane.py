@@ -150,7 +150,7 @@ class Plane:
         self._check_running()
         api_version = PARTITA_API
         if document:
-            docs = [d for d in load_documents(document) if d.kind == "Campaign"]
+            docs = [d for d in load_documents(document) if d.role == "campaign"]
             if len(docs) != 1:
                 raise InvalidInputError.field("document", "must hold exactly one Campaign document")
             doc = docs[0]
@@ -168,7 +168,7 @@ class Plane:
         """The problems with a campaign, as field violations (empty when it is valid)."""
         try:
             if document:
-                docs = [d for d in load_documents(document) if d.kind == "Campaign"]
+                docs = [d for d in load_documents(document) if d.role == "campaign"]
                 if len(docs) != 1:
                     raise InvalidInputError.field(
                         "document", "must hold exactly one Campaign document"
