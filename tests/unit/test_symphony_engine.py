@@ -227,7 +227,7 @@ def test_a_failed_context_fails_the_stage_after_all_finish_and_an_error_handler_
     assert run.state.status is Status.COMPLETED
     recover = run.state.outputs["recover"]
     assert recover["failed"] == 500
-    assert "1 of 2 contexts failed: s2" in recover["message"]
+    assert "1 of 2 contexts failed: s2: refused" in recover["message"]
     assert run.state.outputs["deploy"]["s1.status"] == 200
 
 

@@ -92,7 +92,11 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--version", type=int, default=0, metavar="N", help="default: the latest")
     p.set_defaults(func=get_campaign)
     p = kinds.add_parser(
-        "activation", parents=[common], help="an activation with its outputs and stage runs"
+        "activation",
+        parents=[common],
+        help="an activation with its outputs and stage runs",
+        description="Show one activation. -o symphony prints it in Eclipse Symphony's shape "
+        "(metadata, spec, status with status, statusMessage and stageHistory).",
     )
     p.add_argument("activation_id", metavar="ID", help="the activation id")
     p.set_defaults(func=get_activation)
@@ -321,7 +325,11 @@ def get_campaign(args: argparse.Namespace, client: Client, out: Printer) -> int:
 
 def get_activation(args: argparse.Namespace, client: Client, out: Printer) -> int:
     activation = client.get_activation(args.activation_id)
-    if out.structured:
+    if out.format == "symphony":
+        from partita.cli.symphony_view import symphony_activation
+
+        out.emit(symphony_activation(activation))
+    elif out.structured:
         out.emit_message(activation)
     else:
         views.print_activation(out, activation)

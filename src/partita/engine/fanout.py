@@ -132,7 +132,7 @@ def _maybe_done(step: _Step, run_id: str) -> None:
     if step.campaign.symphony and parent.provider != "parallel":
         aggregated, failed = symphony.aggregate(step, started)
         if failed:
-            message = f"{len(failed)} of {len(started)} contexts failed: {', '.join(failed)}"
+            message = f"{len(failed)} of {len(started)} contexts failed: {'; '.join(failed)}"
             error = {
                 "type": "ContextFailed",
                 "message": message,

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 PROVIDERS = {
     "mock": "symphony.mock",
-    "counter": "counter",
+    "counter": "symphony.counter",
     "delay": "delay",
     "wait": "wait",
     "http": "symphony.http",
@@ -159,13 +159,13 @@ def failure_view(error: dict[str, Any]) -> dict[str, Any]:
         inner = details.get("outputs")
         reported = dict(inner) if isinstance(inner, dict) else dict(details)
     status = reported.get("status")
-    if status is None or status in OK_STATUSES:
+    if status is None or status_error({"status": status}) is None:  # fine, a failure after
         status = INTERNAL_ERROR
     return {**reported, "status": status, "error": str(error.get("message", ""))}
 
 
 def aggregate(step: _Step, items: list[StageRun]) -> tuple[dict[str, Any], list[str]]:
-    """A fan-out's outputs keyed ``<site>.<key>``, and the sites whose item failed."""
+    """A fan-out's outputs keyed ``<site>.<key>``, and ``site: error`` of each failed item."""
     outputs: dict[str, Any] = {}
     failed = []
     for item in items:
@@ -176,7 +176,7 @@ def aggregate(step: _Step, items: list[StageRun]) -> tuple[dict[str, Any], list[
             result.setdefault("status", 200)
         else:
             result = failure_view(item.error or {})
-            failed.append(site)
+            failed.append(f"{site}: {result['error']}")
         for key, value in result.items():
             outputs[f"{prefix}{key}"] = value
     return outputs, failed

@@ -5,6 +5,7 @@ from partita.providers.http import HttpProvider
 from partita.providers.simple import CounterProvider, MockProvider, NoopProvider
 from partita.providers.symphony import (
     SiteLister,
+    SymphonyCounterProvider,
     SymphonyListProvider,
     SymphonyMockProvider,
     SymphonyRemoteProvider,
@@ -26,6 +27,7 @@ def builtin_providers(sites: SiteLister | None = None) -> dict[str, Provider]:
         CounterProvider(),
         HttpProvider(),
         SymphonyMockProvider(),
+        SymphonyCounterProvider(),
         SymphonyHttpProvider(),
         SymphonyScriptProvider(),
         SymphonyListProvider(sites),
@@ -46,6 +48,7 @@ __all__ = [
     "SiteLister",
     "StageCall",
     "StageError",
+    "SymphonyCounterProvider",
     "SymphonyHttpProvider",
     "SymphonyListProvider",
     "SymphonyMockProvider",

@@ -17,6 +17,7 @@ from typing import Any
 from partita.expr.symphony import is_number, text, whole
 from partita.model.durations import parse_duration
 from partita.providers.base import Provider, StageCall, StageError
+from partita.providers.simple import CounterProvider
 
 log = logging.getLogger("partita.providers.mock")
 
@@ -49,6 +50,21 @@ class SymphonyMockProvider:
 
     async def aclose(self) -> None:
         return None
+
+
+class SymphonyCounterProvider(CounterProvider):
+    """Symphony's counter: like ``counter``, but an input that is not a number is left
+    alone instead of failing the stage (a Symphony stage's inputs often carry other keys)."""
+
+    name = "symphony.counter"
+
+    async def run(self, call: StageCall) -> dict[str, Any]:
+        numbers = {
+            k: v
+            for k, v in call.inputs.items()
+            if is_number(v) or k.endswith(".init") or k.startswith("__")
+        }
+        return await super().run(replace(call, inputs=numbers))
 
 
 class SymphonyListProvider:
