@@ -54,7 +54,9 @@ class Endpoint(BaseHTTPRequestHandler):
         elif self.path.startswith("/approvals/"):
             ticket = self.path.rsplit("/", 1)[1]
             Endpoint.polls[ticket] = Endpoint.polls.get(ticket, 0) + 1
-            if ticket == "refused":
+            if ticket == "pending":
+                self._answer(404)
+            elif ticket == "refused":
                 self._answer(403, {"approved": False})
             elif Endpoint.polls[ticket] < 3:
                 self._answer(404)
@@ -223,6 +225,25 @@ def test_a_refused_approval_goes_to_the_error_handler(plane: PlaneProcess, endpo
     assert history(status) == [("approval", DONE), ("rejected", DONE)]
     reason = status["stageHistory"][1]["outputs"]["reason"]
     assert "failed to wait for operation: 403" in reason
+
+
+def test_cancel_stops_an_http_stage_polling_forever(plane: PlaneProcess, endpoint: str) -> None:
+    text = (
+        corpus("approval.yaml")
+        .replace("wait.count: 50", "wait.count: 0")
+        .replace("wait.interval: 0", "wait.interval: 1")
+        .replace("approval-v-v1", "approval-v-forever")
+    )
+    inputs = {"endpoint": endpoint, "ticket": "pending"}
+    apply(plane, text + "---\n" + activation("approve-3", "approval:forever", inputs))
+    _eventually(lambda: Endpoint.polls.get("pending", 0) >= 3, "polling")
+    cancelled = partita(plane, "cancel", "approve-3")
+    assert cancelled.returncode == 0, cancelled.stderr
+    status = final(plane, "approve-3")
+    assert status["status"] == INTERNAL_ERROR
+    assert history(status) == [("approval", INTERNAL_ERROR)]
+    state = json.loads(partita(plane, "get", "activation", "approve-3", "-o", "json").stdout)
+    assert state["status"] == "ACTIVATION_STATUS_CANCELLED"
 
 
 def test_counter_loop_in_symphony_048_documents(plane: PlaneProcess) -> None:

@@ -376,3 +376,37 @@ def test_history_records_the_schedule_wait() -> None:
     run.send(Start("c-v-v1", 1, {}))
     started = [e for e in run.events if e.type is EventType.STAGE_STARTED]
     assert started[0].data["timer"]["kind"] == "schedule"
+
+
+@pytest.mark.parametrize(("delay", "seconds"), [(5, 5.0), ("2m", 120.0), ("7", 7.0)])
+def test_delay_waits_its_input_on_a_durable_timer(delay: Any, seconds: float) -> None:
+    run = Run(
+        {
+            "firstStage": "pause",
+            "selfDriving": True,
+            "stages": {"pause": stage("delay", inputs={"delay": delay})},
+        }
+    )
+    run.send(Start("c-v-v1", 1, {}), at=0.0)
+    assert run.state.timers["delay:1"].due == seconds
+    run.send(TimerFired("delay:1"), at=seconds)
+    assert run.state.status is Status.COMPLETED
+    assert run.state.outputs["pause"] == {"status": 200}
+
+
+def test_wait_waits_for_a_signal_named_by_config_or_input_or_stage() -> None:
+    from partita.engine import Signal
+
+    run = Run(
+        {
+            "firstStage": "gate",
+            "selfDriving": True,
+            "stages": {"gate": stage("wait", inputs={"event": "approved"})},
+        }
+    )
+    run.send(Start("c-v-v1", 1, {}))
+    run.send(Signal("gate", {}))
+    assert run.state.status is Status.RUNNING
+    run.send(Signal("approved", {"by": "bob"}))
+    assert run.state.status is Status.COMPLETED
+    assert run.state.outputs["gate"] == {"by": "bob"}

@@ -140,3 +140,10 @@ def test_a_bad_expression_is_refused_when_the_campaign_is_created() -> None:
     assert set(found) == {"spec.stages.a.inputs", "spec.stages.a.stageSelector"}
     assert "unexpected end of expression" in found["spec.stages.a.inputs"]
     assert "at column 16" in found["spec.stages.a.stageSelector"]
+
+
+def test_values_inside_text_read_as_symphony_formats_them() -> None:
+    assert render("n=${{$output(counter,val)}} v=${{$context()}}") == (
+        'n=5 v={"region":"eu","zones":[1,2]}'
+    )
+    assert render("ok=${{$equal(1, 1)}}") == "ok=true"

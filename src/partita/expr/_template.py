@@ -47,7 +47,7 @@ class Template:
                 return cls("static", value)
             if len(parts) == 1 and parts[0].expression is not None:
                 return cls("single", parts[0].expression, where)
-            return cls("joined", parts, where)
+            return cls("joined", (parts, getattr(evaluator, "text", _as_text)), where)
         if isinstance(value, Mapping):
             items = {
                 k: cls.compile(v, evaluator, f"{where}.{k}" if where else "")
@@ -80,9 +80,10 @@ class Template:
             try:
                 if kind == "single":
                     return value.evaluate(env)
+                parts, text = value
                 return "".join(
-                    p.text if p.expression is None else _as_text(p.expression.evaluate(env))
-                    for p in value
+                    p.text if p.expression is None else text(p.expression.evaluate(env))
+                    for p in parts
                 )
             except ExpressionError as exc:
                 if not self._where:

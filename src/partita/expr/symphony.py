@@ -70,6 +70,11 @@ class SymphonyExpression:
 class SymphonyEvaluator:
     """Compiles the text inside ``${{ … }}`` with Symphony's grammar."""
 
+    @staticmethod
+    def text(value: Any) -> str:
+        """How a value reads where an expression sits inside longer text."""
+        return text(value)
+
     def compile(self, source: str) -> SymphonyExpression:
         if not source.strip():
             raise ExpressionError("empty expression")
