@@ -410,3 +410,11 @@ def test_wait_waits_for_a_signal_named_by_config_or_input_or_stage() -> None:
     run.send(Signal("approved", {"by": "bob"}))
     assert run.state.status is Status.COMPLETED
     assert run.state.outputs["gate"] == {"by": "bob"}
+
+
+def test_symphony_older_schedule_map_is_read_as_a_time_in_its_zone() -> None:
+    schedule = {"date": "2023-10-20", "time": "5:58:00PM", "zone": "America/Los_Angeles"}
+    parsed = parse_campaign_spec(
+        {"firstStage": "a", "stages": {"a": stage("mock", schedule=schedule)}}, SYMPHONY
+    )
+    assert parsed.stages["a"].schedule == "2023-10-20T17:58:00-07:00"

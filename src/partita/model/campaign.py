@@ -135,7 +135,7 @@ class StageSpec(Spec):
     compensate: str | None = None
     """Saga: the stage that undoes this one, run if the activation later fails or is
     cancelled (compensations run in the reverse order of completion)."""
-    schedule: Annotated[str, AfterValidator(check_schedule)] | None = None
+    schedule: Annotated[str, BeforeValidator(check_schedule)] | None = None
     """An RFC 3339 time: the stage waits (durably) until then before it runs."""
     tasks: tuple[Task, ...] | None = None
     """Symphony: tasks run inside the stage, in parallel, after its provider (if any)."""

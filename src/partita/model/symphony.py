@@ -72,8 +72,13 @@ def reference_of(name: str) -> str:
     return f"{root}{REFERENCE_SEPARATOR}{version}" if separator and root else name
 
 
-def check_schedule(value: str) -> str:
-    """An RFC 3339 time with a zone offset (``2026-10-23T21:40:00-08:00``)."""
+def check_schedule(value: Any) -> str:
+    """An RFC 3339 time with a zone offset (``2026-10-23T21:40:00-08:00``); Symphony's older
+    ``{date: "2023-10-20", time: "5:58:00PM", zone: "America/Los_Angeles"}`` is turned into one."""
+    if isinstance(value, dict):
+        return _legacy_schedule(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an RFC 3339 time")
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -86,3 +91,21 @@ def check_schedule(value: str) -> str:
 def schedule_time(value: str) -> float:
     """Seconds since the epoch of an RFC 3339 time."""
     return datetime.fromisoformat(value).timestamp()
+
+
+def _legacy_schedule(value: dict[str, Any]) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    unknown = set(value) - {"date", "time", "zone"}
+    if unknown or "date" not in value:
+        raise ValueError("a schedule map has date, time and zone (or write an RFC 3339 time)")
+    text = f"{value['date']} {str(value.get('time') or '12:00:00AM').replace(' ', '')}"
+    try:
+        moment = datetime.strptime(text, "%Y-%m-%d %I:%M:%S%p")
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date and a time like 2023-10-20 5:58:00PM") from None
+    try:
+        zone = ZoneInfo(str(value.get("zone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value.get('zone')!r} is not a time zone") from None
+    return moment.replace(tzinfo=zone).isoformat()
