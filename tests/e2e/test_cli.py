@@ -382,7 +382,7 @@ def test_history(hello_world: Any, server: str) -> None:
     events = json.loads(
         cli("history", "hello-world-activation", "-o", "json", server=server).stdout
     )
-    assert events["events"][2]["data"]["outputs"]["foo"] == "bar"
+    assert events["events"][2]["data"]["outputs"]["__stage"] == "mock"
 
 
 # -- control -----------------------------------------------------------------------------------
