@@ -246,6 +246,28 @@ def test_cancel_stops_an_http_stage_polling_forever(plane: PlaneProcess, endpoin
     assert state["status"] == "ACTIVATION_STATUS_CANCELLED"
 
 
+def test_stepped_mode_keeps_outputs_and_state(plane: PlaneProcess) -> None:
+    apply(plane, corpus("stepped.yaml") + "---\n" + activation("step-1", "stepped:v1", {"step": 3}))
+
+    def paused_after(count: int) -> dict[str, Any] | None:
+        status = symphony_status(plane, "step-1")["status"]
+        done = [h for h in status["stageHistory"] if not h["isActive"]]
+        return status if status["status"] == PAUSED and len(done) == count else None
+
+    status = _eventually(lambda: paused_after(1), "paused after the first stage")
+    assert status["statusMessage"] == "Paused"
+    assert status["stageHistory"][0]["nextStage"] == "report"
+    for stage, count in (("count", 2), ("count", 3)):  # the driver picks the stage, twice
+        assert partita(plane, "advance", "step-1", "--stage", stage).returncode == 0
+        status = _eventually(lambda c=count: paused_after(c), "paused again")
+    assert status["stageHistory"][-1]["outputs"]["n"] == 9  # __state carried: 3 + 3 + 3
+    assert partita(plane, "advance", "step-1").returncode == 0
+    status = _eventually(lambda: paused_after(4), "paused after report")
+    assert status["stageHistory"][-1]["outputs"]["total"] == 9
+    assert partita(plane, "advance", "step-1").returncode == 0
+    assert final(plane, "step-1")["status"] == DONE
+
+
 def test_counter_loop_in_symphony_048_documents(plane: PlaneProcess) -> None:
     apply(
         plane,
