@@ -79,7 +79,10 @@ def compile_campaign(
 
     def template(value: Any, where: str) -> Template | None:
         try:
+            # Errors name the field; selectors and contexts are named where they are used.
             field = where.rsplit(".", 1)[1] if is_symphony else ""
+            if field in ("stageSelector", "contexts"):
+                field = ""
             return Template.compile(value, evaluator, field)
         except ExpressionError as exc:
             violations.append(FieldViolation(where, f"invalid expression: {exc}"))

@@ -333,8 +333,7 @@ class _Step:
             extra = durable.plan(self, stage, run_id, attempt, config)
         except (ExpressionError, ValueError) as exc:
             self.emit(EventType.STAGE_STARTED, stage.name, config={}, inputs=None, **base)
-            message = f"stage {stage.name!r}: {exc}" if self.campaign.symphony else str(exc)
-            error = {"type": "InvalidStage", "message": message, "nonRetryable": True}
+            error = {"type": "InvalidStage", "message": str(exc), "nonRetryable": True}
             self.attempt_failed(self._run(run_id), error)
             return
         self.emit(
