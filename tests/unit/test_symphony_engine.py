@@ -418,3 +418,18 @@ def test_symphony_older_schedule_map_is_read_as_a_time_in_its_zone() -> None:
         {"firstStage": "a", "stages": {"a": stage("mock", schedule=schedule)}}, SYMPHONY
     )
     assert parsed.stages["a"].schedule == "2023-10-20T17:58:00-07:00"
+
+
+def test_a_campaign_timeout_ends_a_stuck_symphony_activation() -> None:
+    run = Run(
+        {
+            "firstStage": "gate",
+            "selfDriving": True,
+            "timeout": "1h",
+            "stages": {"gate": stage("wait")},
+        }
+    )
+    run.send(Start("c-v-v1", 1, {}), at=0.0)
+    assert run.state.timers["activation-timeout"].due == 3600.0
+    run.send(TimerFired("activation-timeout"), at=3600.0)
+    assert run.state.status is Status.TIMED_OUT
