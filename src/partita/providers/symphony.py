@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from partita.expr.symphony import is_number, text, whole
+from partita.engine.symphony import status_error
+from partita.expr.symphony import is_number
 from partita.model.durations import parse_duration
 from partita.providers.base import Provider, StageCall, StageError
 from partita.providers.simple import CounterProvider
@@ -189,9 +190,9 @@ class SymphonyTasksProvider:
             await asyncio.sleep(duration)
             return {"status": 200}
         outputs = await self._provider(provider).run(call)
-        status = outputs.get("status")
-        if status is not None and whole(status) not in (200, "200", "OK"):
-            raise StageError(str(outputs.get("error") or f"status {text(status)}"))
+        failure = status_error(outputs)  # Symphony's rule: a status that is not OK failed
+        if failure is not None:
+            raise StageError(failure["message"])
         return outputs
 
     def _provider(self, name: str) -> Provider:
