@@ -99,3 +99,32 @@ def test_references_and_names(reference: str, name: str) -> None:
     assert object_name(reference) == name
     if ":" in reference and not reference.endswith(":"):
         assert reference_of(name) == reference
+
+
+def test_the_docs_hello_world_campaign_version_without_a_root_loads() -> None:
+    text = """
+apiVersion: workflow.symphony/v1
+kind: CampaignVersion
+metadata:
+  name: hello-world
+spec:
+  firstStage: "mock"
+  selfDriving: true
+  stages:
+    mock:
+      name: "mock"
+      provider: "providers.stage.mock"
+---
+apiVersion: workflow.symphony/v1
+kind: Activation
+metadata:
+  name: hello-world-activation
+spec:
+  campaignversion: "hello-world"
+  name: "hello-world-activation"
+  inputs:
+        foo: "bar"
+"""
+    version, activation = load_documents(text)
+    assert (version.role, version.name) == ("campaign", "hello-world")
+    assert activation_document(activation).campaign == "hello-world"

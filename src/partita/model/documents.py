@@ -105,12 +105,11 @@ SYMPHONY_KINDS = ("Campaign", "CampaignVersion", *CONTAINER_KINDS, "Activation")
 
 
 def _check_version_name(where: str, name: str, spec: dict[str, Any]) -> None:
-    """Symphony names a campaign version ``<rootResource>-v-<version>``."""
+    """Symphony names a campaign version ``<rootResource>-v-<version>``; its docs' examples
+    leave ``rootResource`` out, and then any name goes."""
     root = spec.get("rootResource")
     if not root:
-        raise InvalidInputError.field(
-            f"{where}.spec.rootResource", "is required: the name of the Campaign it belongs to"
-        )
+        return
     if not name.startswith(f"{root}{NAME_SEPARATOR}") or name == f"{root}{NAME_SEPARATOR}":
         raise InvalidInputError.field(
             f"{where}.metadata.name",

@@ -18,7 +18,7 @@ from partita.engine.symphony import status_error
 from partita.expr.symphony import is_number
 from partita.model.durations import parse_duration
 from partita.providers.base import Provider, StageCall, StageError
-from partita.providers.simple import CounterProvider
+from partita.providers.simple import CounterProvider, _lines
 
 log = logging.getLogger("partita.providers.mock")
 
@@ -46,7 +46,15 @@ class SymphonyMockProvider:
             ):
                 outputs["foo"] = int(foo) + 1
         if log.isEnabledFor(logging.INFO):
-            log.info("mock stage %s: inputs %s -> outputs %s", call.stage, call.inputs, outputs)
+            log.info(
+                "\n%s\nMOCK STAGE PROVIDER IS PROCESSING INPUTS:\n%s\n%s\n"
+                "MOCK STAGE PROVIDER IS DONE PROCESSING WITH OUTPUTS:\n%s\n%s",
+                "=" * 52,
+                _lines(call.inputs),
+                "-" * 40,
+                _lines(outputs),
+                "=" * 52,
+            )
         return outputs
 
     async def aclose(self) -> None:
