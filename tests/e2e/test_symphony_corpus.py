@@ -376,3 +376,21 @@ def test_a_scheduled_stage_survives_a_plane_kill(tmp_path: Path) -> None:
         assert final(plane, "sched-1")["errorMessage"]
     finally:
         plane.close()
+
+
+def test_partita_activate_takes_a_symphony_reference(plane: PlaneProcess) -> None:
+    apply(plane, corpus("multi-site.yaml"))
+    started = partita(
+        plane,
+        "activate",
+        "site-apps:version1",
+        "--id",
+        "ref-1",
+        "--inputs-json",
+        '{"sites": ["site-a", "site-b"]}',
+        "--wait",
+    )
+    assert started.returncode == 0, started.stderr
+    status = symphony_status(plane, "ref-1")
+    assert status["spec"]["campaignversion"] == "site-apps:version1"
+    assert history(status["status"]) == [("deploy", DONE), ("verify", DONE)]

@@ -69,7 +69,8 @@ class SymphonyHttpProvider:
         response = await self._send(method, url, headers, body)
         outputs: dict[str, Any] = {"status": response.status_code, "body": response.text}
         for key, value in response.headers.items():
-            outputs[f"header.{key}"] = value
+            # Go's canonical spelling (Content-Type), which Symphony's outputs carry.
+            outputs[f"header.{'-'.join(p.capitalize() for p in key.split('-'))}"] = value
         wait_url = config.get("wait.url")
         if wait_url:
             if response.status_code not in _codes(config.get("wait.start")):

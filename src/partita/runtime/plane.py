@@ -235,7 +235,7 @@ class Plane:
         stored = await self.catalog.get(namespace, campaign, version)
         compiled: CompiledCampaign = self.catalog.compile(stored)
         request = Start(
-            campaign=campaign,
+            campaign=stored.name,
             version=stored.version,
             inputs=inputs,
             start_stage=start_stage,
