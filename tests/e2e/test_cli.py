@@ -202,7 +202,9 @@ def test_apply_symphony_hello_world(
     activation = get_activation(server, "hello-world-activation")
     assert activation["id"] == "hello-world-activation"
     assert activation["campaign"] == "hello-world"
-    assert activation["outputs"]["mock"]["foo"] == "bar"
+    assert activation["inputs"]["foo"] == "bar"
+    # As in Symphony's code, a stage sees activation inputs only through $trigger().
+    assert activation["outputs"]["mock"]["__activation"] == "hello-world-activation"
 
     again = cli("apply", "-f", str(HELLO_WORLD), server=server)
     assert again.returncode == 0, again.stderr
@@ -380,7 +382,7 @@ def test_history(hello_world: Any, server: str) -> None:
     events = json.loads(
         cli("history", "hello-world-activation", "-o", "json", server=server).stdout
     )
-    assert events["events"][2]["data"]["outputs"]["foo"] == "bar"
+    assert events["events"][2]["data"]["outputs"]["__stage"] == "mock"
 
 
 # -- control -----------------------------------------------------------------------------------

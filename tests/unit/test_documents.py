@@ -38,8 +38,8 @@ spec:
 def test_symphony_hello_world_loads() -> None:
     campaign, activation = load_documents(HELLO)
     spec = parse_campaign_spec(campaign.spec, campaign.api_version)
-    compiled = compile_campaign("hello-world", 1, campaign.api_version, spec, ["mock"])
-    assert compiled.stages["mock"].provider == "mock"
+    compiled = compile_campaign("hello-world", 1, campaign.api_version, spec, ["symphony.mock"])
+    assert compiled.stages["mock"].provider == "symphony.mock"
     request = activation_document(activation)
     assert (request.activation_id, request.campaign, request.inputs) == (
         "hello-world-activation",

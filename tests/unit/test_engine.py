@@ -29,7 +29,7 @@ from partita.engine import (
 from partita.errors import InvalidInputError, PreconditionError
 from partita.model.documents import parse_campaign_spec
 
-PROVIDERS = ["mock", "noop", "counter", "http"]
+PROVIDERS = ["mock", "noop", "counter", "http", "symphony.mock"]
 
 
 class Run:

@@ -51,7 +51,8 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         "--output",
         choices=FORMATS,
         default=default("table"),
-        help="output format (default table)",
+        help="output format (default table); symphony: Eclipse Symphony's activation "
+        "status shape for `get activation` (JSON elsewhere)",
     )
     group.add_argument(
         "-n",

@@ -13,7 +13,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
-FORMATS = ("table", "json", "yaml")
+FORMATS = ("table", "json", "yaml", "symphony")
+"""``symphony``: Eclipse Symphony's shape where one exists (``get activation``), JSON else."""
 
 
 def to_data(message: Message) -> Any:
@@ -90,7 +91,7 @@ class Printer:
 
         ``stream_item``: one item of a stream — JSON on one line, YAML as one document.
         """
-        if self.format == "json":
+        if self.format in ("json", "symphony"):
             indent = None if stream_item else 2
             self.write(json.dumps(data, indent=indent, ensure_ascii=False, default=str))
         else:

@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
             "*.yaml, *.yml and *.json file in it, by name; '-' reads standard input. "
             "kind: Campaign creates a campaign version (or leaves it unchanged); "
             "kind: Activation starts an activation (re-applying it changes nothing). "
+            "workflow.symphony/v1 documents are read as Symphony defines them: "
+            "CampaignVersion creates the campaign <root>-v-<version>, an empty Campaign "
+            "(container) creates nothing, and an Activation's campaignversion "
+            "'<root>:<version>' names <root>-v-<version>. "
             'With -o json or yaml: {"items": [...]}, one CreateCampaign or StartActivation '
             "response per document."
         ),
@@ -95,7 +99,11 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--version", type=int, default=0, metavar="N", help="default: the latest")
     p.set_defaults(func=get_campaign)
     p = kinds.add_parser(
-        "activation", parents=[common], help="an activation with its outputs and stage runs"
+        "activation",
+        parents=[common],
+        help="an activation with its outputs and stage runs",
+        description="Show one activation. -o symphony prints it in Eclipse Symphony's shape "
+        "(metadata, spec, status with status, statusMessage and stageHistory).",
     )
     p.add_argument("activation_id", metavar="ID", help="the activation id")
     p.set_defaults(func=get_activation)
@@ -203,7 +211,9 @@ def apply(args: argparse.Namespace, client: Client, out: Printer) -> int:
             for doc in load_documents(text):
                 where = f"{name} document[{doc.index}] ({doc.kind}/{doc.name})"
                 namespace = _namespace(doc.namespace, client.namespace, where)
-                if doc.kind == "Campaign":
+                if doc.role == "container":
+                    plan.append((where, doc, None))
+                elif doc.role == "campaign":
                     plan.append((where, doc, _create_request(doc, namespace)))
                 else:
                     plan.append((where, doc, _start_request(activation_document(doc), namespace)))
@@ -214,7 +224,12 @@ def apply(args: argparse.Namespace, client: Client, out: Printer) -> int:
     waiting: list[tuple[str, str]] = []
     for where, doc, request in plan:
         try:
-            if doc.kind == "Campaign":
+            if doc.role == "container":
+                # Symphony's Campaign container: only a name that versions hang from.
+                items.append({"container": doc.name})
+                if not out.structured:
+                    out.line(f"campaign/{doc.name} container (its versions hold the stages)")
+            elif doc.role == "campaign":
                 created = client.campaigns.CreateCampaign(request, timeout=CALL_TIMEOUT)
                 campaign = created.campaign
                 state = "created" if created.created else "unchanged"
@@ -323,7 +338,11 @@ def get_campaign(args: argparse.Namespace, client: Client, out: Printer) -> int:
 
 def get_activation(args: argparse.Namespace, client: Client, out: Printer) -> int:
     activation = client.get_activation(args.activation_id)
-    if out.structured:
+    if out.format == "symphony":
+        from partita.cli.symphony_view import symphony_activation
+
+        out.emit(symphony_activation(activation))
+    elif out.structured:
         out.emit_message(activation)
     else:
         views.print_activation(out, activation)

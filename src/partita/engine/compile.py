@@ -6,9 +6,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from partita.engine import symphony
 from partita.errors import FieldViolation, InvalidInputError
 from partita.expr import ExpressionError, Template, evaluator_for
-from partita.model.campaign import CampaignSpec, RetryPolicy, StageSpec, StageTimeouts
+from partita.model.campaign import (
+    SYMPHONY_API,
+    CampaignSpec,
+    RetryPolicy,
+    StageSpec,
+    StageTimeouts,
+)
 from partita.model.durations import parse_duration
 
 SYMPHONY_PREFIX = "providers.stage."
@@ -34,6 +41,8 @@ class CompiledStage:
     timeouts: StageTimeouts
     contexts: Template | None = None
     """Fan-out: the expression giving the items; None for a plain stage."""
+    tasks: Template | None = None
+    """Symphony: the stage's parallel tasks (a list of task maps); None without tasks."""
 
     @property
     def fans_out(self) -> bool:
@@ -51,12 +60,18 @@ class CompiledCampaign:
     spec: CampaignSpec
     stages: dict[str, CompiledStage]
 
+    @property
+    def symphony(self) -> bool:
+        """True for a ``workflow.symphony/v1`` campaign (Symphony's semantics)."""
+        return self.api_version == SYMPHONY_API
+
 
 def compile_campaign(
     name: str, version: int, api_version: str, spec: CampaignSpec, providers: Iterable[str]
 ) -> CompiledCampaign:
     """Compile ``spec``; InvalidInputError names the stage and field of every problem."""
     known = set(providers) | DURABLE_PROVIDERS
+    is_symphony = api_version == SYMPHONY_API
     evaluator = evaluator_for(api_version)
     violations: list[FieldViolation] = []
     stages: dict[str, CompiledStage] = {}
@@ -64,19 +79,39 @@ def compile_campaign(
 
     def template(value: Any, where: str) -> Template | None:
         try:
-            return Template.compile(value, evaluator)
+            # Errors name the field; selectors and contexts are named where they are used.
+            field = where.rsplit(".", 1)[1] if is_symphony else ""
+            if field in ("stageSelector", "contexts"):
+                field = ""
+            return Template.compile(value, evaluator, field)
         except ExpressionError as exc:
             violations.append(FieldViolation(where, f"invalid expression: {exc}"))
             return None
 
     for key, stage in spec.stages.items():
         where = f"spec.stages.{key}"
-        provider = provider_name(stage.provider)
-        if provider not in known:
+        if is_symphony:
+            provider = (
+                symphony.TASKS_PROVIDER if stage.tasks else symphony.provider_for(stage.provider)
+            )
+        else:
+            provider = provider_name(stage.provider)
+        violations.extend(_check_symphony(stage, is_symphony, where))
+        if not stage.provider and not stage.tasks:
+            violations.append(FieldViolation(f"{where}.provider", "is required"))
+        elif is_symphony and provider not in symphony.PROVIDERS.values() and not stage.tasks:
+            names = ", ".join(f"providers.stage.{p}" for p in sorted(symphony.PROVIDERS))
+            violations.append(
+                FieldViolation(
+                    f"{where}.provider", f"unknown provider {stage.provider!r} (known: {names})"
+                )
+            )
+        elif provider not in known or (not is_symphony and provider.startswith("symphony.")):
+            ours = sorted(p for p in known if not p.startswith("symphony."))
             violations.append(
                 FieldViolation(
                     f"{where}.provider",
-                    f"unknown provider {stage.provider!r} (known: {', '.join(sorted(known))})",
+                    f"unknown provider {stage.provider!r} (known: {', '.join(ours)})",
                 )
             )
         inputs = None if stage.inputs is None else template(stage.inputs, f"{where}.inputs")
@@ -90,7 +125,14 @@ def compile_campaign(
                         f"{where}.stageSelector", f"{stage.stage_selector!r} names no stage"
                     )
                 )
-        violations.extend(_check_config(provider, stage.config, where))
+        if not is_symphony:
+            violations.extend(_check_config(provider, stage.config, where))
+        tasks = None
+        if stage.tasks:
+            tasks = template(
+                [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in stage.tasks],
+                f"{where}.tasks",
+            )
         contexts = None
         if stage.contexts is not None:
             contexts = template(stage.contexts, f"{where}.contexts")
@@ -113,6 +155,7 @@ def compile_campaign(
                 retry,
                 stage.timeouts or default_timeouts,
                 contexts,
+                tasks,
             )
     if violations:
         raise InvalidInputError(violations)
@@ -149,6 +192,28 @@ def _check_shape(
         )
     if stage.compensate is not None and stage.compensate not in spec.stages:
         out.append(FieldViolation(f"{where}.compensate", f"{stage.compensate!r} names no stage"))
+    return out
+
+
+def _check_symphony(stage: StageSpec, is_symphony: bool, where: str) -> list[FieldViolation]:
+    """Symphony's own fields: tasks with known providers, and only in Symphony documents."""
+    out = []
+    if stage.tasks is not None and not is_symphony:
+        out.append(
+            FieldViolation(f"{where}.tasks", "tasks belong to workflow.symphony/v1 documents")
+        )
+    for i, task in enumerate(stage.tasks or ()):
+        provider = symphony.provider_for(task.provider)
+        if provider == "symphony.remote":
+            out.append(FieldViolation(f"{where}.tasks[{i}].provider", "a task cannot be remote"))
+        elif provider not in symphony.TASK_PROVIDERS:
+            out.append(
+                FieldViolation(
+                    f"{where}.tasks[{i}].provider",
+                    f"unknown task provider {task.provider!r} (known: "
+                    f"{', '.join('providers.stage.' + p for p in sorted(symphony.TASK_NAMES))})",
+                )
+            )
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from partita.engine import symphony
 from partita.engine.compile import CompiledStage
 from partita.engine.events import EventType
 from partita.engine.fold import failure_view
@@ -70,7 +71,9 @@ def item_closed(step: _Step, item: StageRun) -> None:
     if parent is None or not parent.open:
         return
     stage = step.campaign.stages[parent.stage]
-    if item.status is RunStatus.FAILED and stage.spec.context_failure == "failFast":
+    # Symphony lets every context finish, then fails the stage if one failed.
+    fail_fast = stage.spec.context_failure == "failFast" and not step.campaign.symphony
+    if item.status is RunStatus.FAILED and fail_fast:
         index = item.run_id.rsplit(".", 1)[1]
         for other in _items(step, parent):
             if other.open:
@@ -125,6 +128,20 @@ def _maybe_done(step: _Step, run_id: str) -> None:
         return
     started = _items(step, parent)
     if len(started) < len(parent.items or []) or any(r.open for r in started):
+        return
+    if step.campaign.symphony and parent.provider != "parallel":
+        aggregated, failed = symphony.aggregate(step, started)
+        if failed:
+            message = f"{len(failed)} of {len(started)} contexts failed: {'; '.join(failed)}"
+            error = {
+                "type": "ContextFailed",
+                "message": message,
+                "details": {"outputs": aggregated},
+                "nonRetryable": True,
+            }
+            step.attempt_failed(parent, error)
+        else:
+            step.run_completed(parent, aggregated)
         return
     results = [
         r.outputs if r.status is RunStatus.COMPLETED else failure_view(r.error or {})

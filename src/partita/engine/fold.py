@@ -80,7 +80,7 @@ def apply(state: ActivationState, event: Event) -> None:
         run.next_stage = data.get("nextStage", "")
         run.waiting_for = ""
         if _own_outputs(state, run):
-            state.outputs[run.stage] = failure_view(data["failure"])
+            state.outputs[run.stage] = data.get("outputs") or failure_view(data["failure"])
         _drop_timers(state, run.run_id)
     elif kind is EventType.STAGE_RETRY_SCHEDULED:
         run = _run(state, data["runId"])
@@ -175,10 +175,12 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     run.worker = ""
     run.child = data.get("child", {}).get("activationId", "")
     run.child_started = False
-    waiting = run.waiting_for or (data.get("timer") and run.provider == "delay")
+    timer = data.get("timer")
+    waiting = run.waiting_for or (
+        timer and (run.provider == "delay" or timer.get("kind") == "schedule")
+    )
     run.status = RunStatus.WAITING if waiting else RunStatus.RUNNING
     state.current_stage = event.stage
-    timer = data.get("timer")
     if timer:
         state.timers[timer["id"]] = Timer(due=timer["due"], kind=timer["kind"], run_id=run.run_id)
     consumed = data.get("consumedSignal")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import durable, fanout, saga
+from partita.engine import durable, fanout, saga, symphony
 from partita.engine.commands import (
     CancelStage,
     Command,
@@ -41,6 +41,7 @@ from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 from partita.errors import InvalidInputError, PreconditionError
 from partita.expr import ExpressionError
 from partita.model.durations import format_duration
+from partita.model.symphony import schedule_time
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,11 @@ class _Step:
             or run.items is not None
         ):
             return  # stale or duplicate: acknowledged, changes nothing
-        if result.error is not None:
-            self.attempt_failed(run, result.error)
+        error = result.error
+        if error is None and self.campaign.symphony:
+            error = symphony.status_error(result.outputs)
+        if error is not None:
+            self.attempt_failed(run, error)
         else:
             self.run_completed(run, result.outputs or {})
 
@@ -193,7 +197,18 @@ class _Step:
         if run is None or not run.open:
             return
         if timer.kind == "delay":
-            self.run_completed(run, {})
+            self.run_completed(run, symphony.delay_outputs() if self.campaign.symphony else {})
+        elif timer.kind == "schedule":
+            stage = self.campaign.stages[run.stage]
+            self.begin_attempt(
+                stage,
+                run.run_id,
+                run.attempt,
+                run.previous_stage,
+                context=run.context,
+                parent=run.parent,
+                scheduled=True,
+            )
         elif timer.kind == "wait-timeout":
             message = f"no {run.waiting_for!r} signal arrived in time"
             self.attempt_failed(run, {"type": "Timeout", "message": message})
@@ -279,7 +294,10 @@ class _Step:
         context: Any = None,
         parent: str = "",
         compensates: str = "",
+        scheduled: bool = False,
     ) -> None:
+        """Start one attempt of a stage run; a first attempt of a stage with a ``schedule``
+        in the future waits for it on a durable timer first (``scheduled`` once it has)."""
         env = self.env(self.state.outputs, context)
         base: dict[str, Any] = {
             "runId": run_id,
@@ -292,10 +310,26 @@ class _Step:
         if compensates:
             base.update(compensates=compensates)
         try:
-            inputs = stage.inputs.render(env) if stage.inputs else dict(self.state.inputs)
-            config = stage.config.render(env)
+            if self.campaign.symphony:
+                inputs, config = symphony.render(self, stage, run_id, previous, context)
+            else:
+                inputs = stage.inputs.render(env) if stage.inputs else dict(self.state.inputs)
+                config = stage.config.render(env)
             if not isinstance(inputs, dict):
                 raise ExpressionError(f"inputs must be a map, not {type(inputs).__name__}")
+            due = self._schedule(stage, attempt, scheduled)
+            if due is not None:
+                timer = {"id": f"schedule:{run_id}", "due": due, "kind": "schedule"}
+                self.emit(
+                    EventType.STAGE_STARTED,
+                    stage.name,
+                    config=config,
+                    inputs=inputs,
+                    **base,
+                    timer=timer,
+                    schedule=stage.spec.schedule,
+                )
+                return
             extra = durable.plan(self, stage, run_id, attempt, config)
         except (ExpressionError, ValueError) as exc:
             self.emit(EventType.STAGE_STARTED, stage.name, config={}, inputs=None, **base)
@@ -364,6 +398,13 @@ class _Step:
                 )
             )
 
+    def _schedule(self, stage: CompiledStage, attempt: int, scheduled: bool) -> float | None:
+        """The due time of a stage's ``schedule`` while it is still ahead, else None."""
+        if not stage.spec.schedule or scheduled or attempt != 1:
+            return None
+        due = schedule_time(stage.spec.schedule)
+        return due if due > self.context.now else None
+
     def run_completed(self, run: StageRun, outputs: Any) -> None:
         if run.provider == "continue":
             self.continue_as_new(run, outputs.get("inputs", {}))
@@ -426,8 +467,9 @@ class _Step:
                 return
             fanout.item_closed(self, run)
             return
+        view = symphony.failure_view(error) if self.campaign.symphony else failure_view(error)
         try:
-            following = self.select(run.stage, failure_view(error))
+            following = self.select(run.stage, view)
         except ExpressionError:
             following = ""
         handled = stage.spec.handle_errors or (
@@ -440,6 +482,7 @@ class _Step:
             attempt=run.attempt,
             failure=error,
             nextStage=following if handled else "",
+            **({"outputs": view} if self.campaign.symphony else {}),
         )
         if handled:
             self.proceed(following)
@@ -464,7 +507,7 @@ class _Step:
         selector = self.campaign.stages[stage].selector
         if selector is None:
             return ""
-        value = selector.render(self.env({**self.state.outputs, stage: outputs}))
+        value = selector.render(self.env({**self.state.outputs, stage: outputs}, stage=stage))
         following = "" if value is None or value is False else str(value)
         if following and following not in self.campaign.stages:
             raise ExpressionError(f"selected {following!r}, which names no stage")
@@ -511,8 +554,18 @@ class _Step:
             data["outputs"] = self.state.outputs
         self.emit(CLOSING_EVENT_OF[status], stage, **data)
 
-    def env(self, outputs: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    def env(self, outputs: dict[str, Any], context: Any = None, stage: str = "") -> dict[str, Any]:
+        """What expressions read: CEL's variables, or Symphony's evaluation context (the
+        inputs of ``stage``'s latest run, for a selector's ``$input``)."""
         state = self.state
+        if self.campaign.symphony:
+            run = next((r for r in reversed(state.runs) if r.stage == stage), None)
+            return {
+                "triggers": state.inputs,
+                "inputs": (run.inputs or {}) if run is not None else {},
+                "outputs": outputs,
+                "value": context,
+            }
         return {
             "inputs": state.inputs,
             "outputs": outputs,

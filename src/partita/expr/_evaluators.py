@@ -65,19 +65,12 @@ class CelEvaluator:
         return _CelExpression(source, program)
 
 
-class _UnsupportedSymphonyEvaluator:
-    """Symphony's ``$function`` dialect arrives with the Symphony compatibility work."""
-
-    def compile(self, source: str) -> Expression:
-        raise ExpressionError(
-            f"{source!r}: Symphony's expression dialect is not supported by this plane yet"
-        )
-
-
 def evaluator_for(api_version: str) -> Evaluator:
     """The evaluator for documents of ``api_version``."""
     if api_version == SYMPHONY_API:
-        return _UnsupportedSymphonyEvaluator()
+        from partita.expr.symphony import SymphonyEvaluator
+
+        return SymphonyEvaluator()
     return CelEvaluator()
 
 

@@ -27,29 +27,40 @@ class _Part:
 class Template:
     """A compiled value. ``render(env)`` evaluates every expression in it."""
 
-    __slots__ = ("_kind", "_value")
+    __slots__ = ("_kind", "_value", "_where")
 
-    def __init__(self, kind: str, value: Any) -> None:
+    def __init__(self, kind: str, value: Any, where: str = "") -> None:
         self._kind = kind
         self._value = value
+        self._where = where
 
     @classmethod
-    def compile(cls, value: Any, evaluator: Evaluator) -> Template:
-        """Compile every expression inside ``value``; raise ExpressionError on the first bad one."""
+    def compile(cls, value: Any, evaluator: Evaluator, where: str = "") -> Template:
+        """Compile every expression inside ``value``; raise ExpressionError on the first bad one.
+
+        ``where`` names the field (``stageSelector``, ``inputs``): an error while rendering
+        then names the field, and the key inside it, where the failing expression sits.
+        """
         if isinstance(value, str):
             parts = _split(value, evaluator)
             if parts is None:
                 return cls("static", value)
             if len(parts) == 1 and parts[0].expression is not None:
-                return cls("single", parts[0].expression)
-            return cls("joined", parts)
+                return cls("single", parts[0].expression, where)
+            return cls("joined", (parts, getattr(evaluator, "text", _as_text)), where)
         if isinstance(value, Mapping):
-            items = {k: cls.compile(v, evaluator) for k, v in value.items()}
+            items = {
+                k: cls.compile(v, evaluator, f"{where}.{k}" if where else "")
+                for k, v in value.items()
+            }
             if all(t.is_static for t in items.values()):
                 return cls("static", value)
             return cls("map", items)
         if isinstance(value, list | tuple):
-            elements = [cls.compile(v, evaluator) for v in value]
+            elements = [
+                cls.compile(v, evaluator, f"{where}[{i}]" if where else "")
+                for i, v in enumerate(value)
+            ]
             if all(t.is_static for t in elements):
                 return cls("static", value)
             return cls("list", elements)
@@ -65,13 +76,19 @@ class Template:
         kind, value = self._kind, self._value
         if kind == "static":
             return value
-        if kind == "single":
-            return value.evaluate(env)
-        if kind == "joined":
-            return "".join(
-                p.text if p.expression is None else _as_text(p.expression.evaluate(env))
-                for p in value
-            )
+        if kind in ("single", "joined"):
+            try:
+                if kind == "single":
+                    return value.evaluate(env)
+                parts, text = value
+                return "".join(
+                    p.text if p.expression is None else text(p.expression.evaluate(env))
+                    for p in parts
+                )
+            except ExpressionError as exc:
+                if not self._where:
+                    raise
+                raise ExpressionError(f"{self._where}: {exc}") from None
         if kind == "map":
             return {k: t.render(env) for k, t in value.items()}
         return [t.render(env) for t in value]

@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from partita.model.durations import format_duration, parse_duration
+from partita.model.symphony import Task, TaskOption, check_schedule
 
 PARTITA_API = "partita/v1"
 SYMPHONY_API = "workflow.symphony/v1"
@@ -91,8 +99,9 @@ class StageSpec(Spec):
 
     name: str | None = None
     """Symphony repeats the map key here; when given it must equal the key."""
-    provider: str
-    """The provider that runs the stage (``mock``, ``delay``, ``providers.stage.mock``, ...)."""
+    provider: str = ""
+    """The provider that runs the stage (``mock``, ``delay``, ``providers.stage.mock``, ...);
+    required unless the stage has ``tasks``."""
     config: dict[str, Any] = {}
     """Provider settings; strings may hold expressions."""
     inputs: dict[str, Any] | None = None
@@ -125,6 +134,16 @@ class StageSpec(Spec):
     compensate: str | None = None
     """Saga: the stage that undoes this one, run if the activation later fails or is
     cancelled (compensations run in the reverse order of completion)."""
+    schedule: Annotated[str, BeforeValidator(check_schedule)] | None = None
+    """An RFC 3339 time: the stage waits (durably) until then before it runs."""
+    tasks: tuple[Task, ...] | None = None
+    """Symphony: tasks run inside the stage, in parallel, after its provider (if any)."""
+    task_option: TaskOption | None = None
+    """Symphony: how ``tasks`` run (``concurrency``, ``errorAction``)."""
+    target: str | None = None
+    """Symphony: given to the stage as its ``__target`` input."""
+    triggering_stage: str | None = None
+    """Symphony's Kubernetes type has it; informational."""
 
 
 class CampaignSpec(Spec):

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from partita.errors import FieldViolation, InvalidInputError
 from partita.model.campaign import PARTITA_API, SYMPHONY_API, CampaignSpec
+from partita.model.symphony import CONTAINER_KINDS, NAME_SEPARATOR, object_name
 
 API_VERSIONS = (PARTITA_API, SYMPHONY_API)
 NAME_LIMIT = 253
@@ -28,6 +29,20 @@ class Document:
     spec: dict[str, Any]
     index: int = 0
     """Position in its file, for error messages."""
+
+    @property
+    def role(self) -> str:
+        """``campaign`` (a version to create), ``container`` (Symphony's ``Campaign`` that
+        only groups versions: nothing to create) or ``activation``."""
+        if self.kind == "Activation":
+            return "activation"
+        if self.kind in CONTAINER_KINDS or (
+            self.api_version == SYMPHONY_API
+            and self.kind == "Campaign"
+            and not self.spec.get("stages")
+        ):
+            return "container"
+        return "campaign"
 
 
 @dataclass(frozen=True)
@@ -62,9 +77,12 @@ def _document(item: Any, index: int) -> Document:
         raise InvalidInputError.field(
             f"{where}.apiVersion", f"{api_version!r} is not one of {', '.join(API_VERSIONS)}"
         )
-    kind = item.get("kind")
-    if kind not in ("Campaign", "Activation"):
-        raise InvalidInputError.field(f"{where}.kind", f"{kind!r} is not Campaign or Activation")
+    kind = str(item.get("kind"))
+    kinds = SYMPHONY_KINDS if api_version == SYMPHONY_API else ("Campaign", "Activation")
+    if kind not in kinds:
+        raise InvalidInputError.field(
+            f"{where}.kind", f"{item.get('kind')!r} is not {' or '.join(kinds)}"
+        )
     metadata = item.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise InvalidInputError.field(f"{where}.metadata", "must be a mapping")
@@ -73,9 +91,30 @@ def _document(item: Any, index: int) -> Document:
     namespace = metadata.get("namespace") or "default"
     check_name(f"{where}.metadata.namespace", namespace)
     spec = item.get("spec")
+    if spec is None and api_version == SYMPHONY_API and kind != "Activation":
+        spec = {}  # a Symphony container may leave its spec out
     if not isinstance(spec, dict):
         raise InvalidInputError.field(f"{where}.spec", "must be a mapping")
+    if kind == "CampaignVersion":
+        _check_version_name(where, name, spec)
     return Document(api_version, kind, name, namespace, spec, index)
+
+
+SYMPHONY_KINDS = ("Campaign", "CampaignVersion", *CONTAINER_KINDS, "Activation")
+"""Kinds of ``workflow.symphony/v1`` documents, both generations (0.48 and 0.49)."""
+
+
+def _check_version_name(where: str, name: str, spec: dict[str, Any]) -> None:
+    """Symphony names a campaign version ``<rootResource>-v-<version>``; its docs' examples
+    leave ``rootResource`` out, and then any name goes."""
+    root = spec.get("rootResource")
+    if not root:
+        return
+    if not name.startswith(f"{root}{NAME_SEPARATOR}") or name == f"{root}{NAME_SEPARATOR}":
+        raise InvalidInputError.field(
+            f"{where}.metadata.name",
+            f"{name!r} must be <rootResource>-v-<version>, as in {root}{NAME_SEPARATOR}v1",
+        )
 
 
 def check_name(field_name: str, name: object) -> str:
@@ -138,7 +177,13 @@ def activation_document(doc: Document) -> ActivationDocument:
     where = f"document[{doc.index}].spec"
     version = 0
     campaign = spec.get("campaign")
-    if campaign is None and "campaignversion" in spec:
+    if doc.api_version == SYMPHONY_API:
+        # 0.48: spec.campaign; 0.49: spec.campaignversion; both as "<root>:<version>".
+        reference = spec.get("campaignversion") or campaign
+        if not isinstance(reference, str) or not reference:
+            raise InvalidInputError.field(f"{where}.campaignversion", "is required")
+        campaign = object_name(reference)
+    elif campaign is None and "campaignversion" in spec:
         reference = str(spec["campaignversion"])
         campaign, _, label = reference.partition(":")
         version = int(label) if label.isdigit() else 0

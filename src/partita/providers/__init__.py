@@ -3,12 +3,40 @@
 from partita.providers.base import Provider, StageCall, StageError
 from partita.providers.http import HttpProvider
 from partita.providers.simple import CounterProvider, MockProvider, NoopProvider
+from partita.providers.symphony import (
+    SiteLister,
+    SymphonyCounterProvider,
+    SymphonyListProvider,
+    SymphonyMockProvider,
+    SymphonyRemoteProvider,
+    SymphonyTasksProvider,
+)
+from partita.providers.symphony_http import SymphonyHttpProvider
+from partita.providers.symphony_script import SymphonyScriptProvider
 
 
-def builtin_providers() -> dict[str, Provider]:
-    """A fresh instance of every built-in provider, by name."""
-    providers: list[Provider] = [MockProvider(), NoopProvider(), CounterProvider(), HttpProvider()]
-    return {p.name: p for p in providers}
+def builtin_providers(sites: SiteLister | None = None) -> dict[str, Provider]:
+    """A fresh instance of every built-in provider, by name.
+
+    ``sites`` lists the sites a hub knows, for Symphony's ``providers.stage.list``; a site
+    plane has none (federation passes its registry here on a hub).
+    """
+    providers: list[Provider] = [
+        MockProvider(),
+        NoopProvider(),
+        CounterProvider(),
+        HttpProvider(),
+        SymphonyMockProvider(),
+        SymphonyCounterProvider(),
+        SymphonyHttpProvider(),
+        SymphonyScriptProvider(),
+        SymphonyListProvider(sites),
+        SymphonyRemoteProvider(),
+    ]
+    found = {p.name: p for p in providers}
+    tasks = SymphonyTasksProvider(found)
+    found[tasks.name] = tasks
+    return found
 
 
 __all__ = [
@@ -17,7 +45,15 @@ __all__ = [
     "MockProvider",
     "NoopProvider",
     "Provider",
+    "SiteLister",
     "StageCall",
     "StageError",
+    "SymphonyCounterProvider",
+    "SymphonyHttpProvider",
+    "SymphonyListProvider",
+    "SymphonyMockProvider",
+    "SymphonyRemoteProvider",
+    "SymphonyScriptProvider",
+    "SymphonyTasksProvider",
     "builtin_providers",
 ]

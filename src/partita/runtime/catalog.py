@@ -10,6 +10,7 @@ from partita.engine import CompiledCampaign, compile_campaign
 from partita.errors import InvalidInputError, NotFoundError
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, parse_campaign_spec, spec_digest
+from partita.model.symphony import object_name
 from partita.store import CampaignRow, Page, Store
 
 
@@ -50,7 +51,10 @@ class Catalog:
         return _campaign(stored), created
 
     async def get(self, namespace: str, name: str, version: int = 0) -> Campaign:
+        """A stored version; Symphony's ``<root>:<version>`` finds ``<root>-v-<version>``."""
         row = await self._store.get_campaign(namespace, name, version)
+        if row is None and ":" in name:
+            row = await self._store.get_campaign(namespace, object_name(name), version)
         if row is None:
             which = f" version {version}" if version else ""
             raise NotFoundError(f"campaign {name!r}{which} not found in namespace {namespace!r}")

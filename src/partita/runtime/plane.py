@@ -174,7 +174,7 @@ class Plane:
         self._check_running()
         api_version = PARTITA_API
         if document:
-            docs = [d for d in load_documents(document) if d.kind == "Campaign"]
+            docs = [d for d in load_documents(document) if d.role == "campaign"]
             if len(docs) != 1:
                 raise InvalidInputError.field("document", "must hold exactly one Campaign document")
             doc = docs[0]
@@ -192,7 +192,7 @@ class Plane:
         """The problems with a campaign, as field violations (empty when it is valid)."""
         try:
             if document:
-                docs = [d for d in load_documents(document) if d.kind == "Campaign"]
+                docs = [d for d in load_documents(document) if d.role == "campaign"]
                 if len(docs) != 1:
                     raise InvalidInputError.field(
                         "document", "must hold exactly one Campaign document"
@@ -259,7 +259,7 @@ class Plane:
         stored = await self.catalog.get(namespace, campaign, version)
         compiled: CompiledCampaign = self.catalog.compile(stored)
         request = Start(
-            campaign=campaign,
+            campaign=stored.name,
             version=stored.version,
             inputs=inputs,
             start_stage=start_stage,
