@@ -1,4 +1,5 @@
-"""The site plane's gRPC server: every service, health and reflection on each listen address."""
+"""The plane's gRPC server: every service, health and reflection on each listen address; on a
+hub, the federation listener (mTLS) too; on a site of a hub, the link to it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -17,14 +19,20 @@ from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
 from partita.api.campaigns import CampaignServicer
+from partita.api.federation import FederationServicer
 from partita.api.schedules import ScheduleServicer
 from partita.api.workers import WorkerServicer
+from partita.federation.hub import Hub
+from partita.federation.site import SiteLink
+from partita.federation.tls import TlsFiles, server_credentials
 from partita.runtime import Plane, PlaneConfig
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
     campaign_pb2,
     campaign_pb2_grpc,
+    federation_pb2,
+    federation_pb2_grpc,
     schedule_pb2,
     schedule_pb2_grpc,
     worker_pb2,
@@ -41,6 +49,7 @@ SERVICES = {
     "ActivationService": activation_pb2.DESCRIPTOR.services_by_name["ActivationService"].full_name,
     "WorkerService": worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
     "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
+    "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
 }
 
 
@@ -49,14 +58,32 @@ class PlaneServer:
 
     def __init__(self, plane: Plane) -> None:
         self.plane = plane
+        config = plane.config
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        self.server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ]
-        )
+        self.server = grpc.aio.server(options=_options(config))
         self.ports: list[int] = []
+        self.hub = Hub(plane) if config.federation_listen else None
+        self.federation_server: grpc.aio.Server | None = None
+        self.federation_port = 0
+        self.link: SiteLink | None = None
+        needs_tls = config.federation_listen or config.hub or config.api_tls
+        if needs_tls and not (config.tls_cert and config.tls_key and config.tls_ca):
+            raise ValueError("federation needs --tls-cert, --tls-key and --tls-ca")
+        federation = FederationServicer(plane, self.hub)
+        federation_pb2_grpc.add_FederationServiceServicer_to_server(federation, self.server)
+        if self.hub is not None:
+            self.federation_server = grpc.aio.server(options=_options(config))
+            federation_pb2_grpc.add_FederationServiceServicer_to_server(
+                federation, self.federation_server
+            )
+        if config.hub:
+            self.link = SiteLink(
+                plane,
+                config.hub,
+                _tls(config),
+                keepalive_seconds=config.keepalive_seconds,
+                backoff_max_seconds=config.reconnect_max_seconds,
+            )
         campaign_pb2_grpc.add_CampaignServiceServicer_to_server(
             CampaignServicer(plane), self.server
         )
@@ -74,6 +101,7 @@ class PlaneServer:
             activation_pb2.DESCRIPTOR,
             worker_pb2.DESCRIPTOR,
             schedule_pb2.DESCRIPTOR,
+            federation_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
         ]
@@ -82,24 +110,43 @@ class PlaneServer:
     async def start(self) -> None:
         """Open the plane (recovery included), then listen on every address."""
         await self.plane.start()
-        for address in self.plane.config.listen:
+        config = self.plane.config
+        for address in config.listen:
             if address.startswith("unix:"):
                 path = address.removeprefix("unix:").removeprefix("//")
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)  # a socket left by a killed plane
-            port = self.server.add_insecure_port(address)
+            if config.api_tls and not address.startswith("unix:"):
+                port = self.server.add_secure_port(address, server_credentials(_tls(config)))
+            else:
+                port = self.server.add_insecure_port(address)
             if port == 0 and not address.startswith("unix:"):
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
         await self.server.start()
+        if self.federation_server is not None:
+            address = config.federation_listen
+            self.federation_port = self.federation_server.add_secure_port(
+                address, server_credentials(_tls(config))
+            )
+            if self.federation_port == 0:
+                raise OSError(f"cannot listen on {address}")
+            await self.federation_server.start()
         for name in ["", *SERVICES.values()]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.link is not None:
+            await self.link.start()
 
     async def shutdown(self, grace: float | None = None) -> None:
         """Answer in-flight calls (up to ``grace`` seconds), then stop the plane. Idempotent."""
         await self.health.enter_graceful_shutdown()
         self.plane.release_waiters()
-        await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
+        if self.link is not None:
+            await self.link.shutdown()
+        grace = self.plane.config.grace_seconds if grace is None else grace
+        if self.federation_server is not None:
+            await self.federation_server.stop(min(grace, 1.0))
+        await self.server.stop(grace)
         await self.plane.shutdown()
 
 
@@ -110,12 +157,17 @@ async def run_site(
     server = PlaneServer(Plane(config))
     await server.start()
     log.info(
-        "partita %s site plane %r serving on %s (db %s)",
+        "partita %s %s plane %r serving on %s (db %s)",
         __version__,
+        "hub" if config.federation_listen else "site",
         config.site_id,
         ", ".join(config.listen),
         config.db,
     )
+    if config.federation_listen:
+        log.info("accepting sites on %s (mTLS)", config.federation_listen)
+    if config.hub:
+        log.info("linking to hub %s as site %r", config.hub, config.site_id)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -128,3 +180,21 @@ async def run_site(
         log.info("stopping: answering in-flight calls, flushing commits")
         await server.shutdown()
         log.info("stopped")
+
+
+def _options(config: PlaneConfig) -> list[tuple[str, int]]:
+    """Server options: the message size limit, and keepalives that find dead site links."""
+    keepalive_ms = int(config.keepalive_seconds * 1000)
+    return [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_time_ms", keepalive_ms),
+        ("grpc.keepalive_timeout_ms", keepalive_ms),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", max(keepalive_ms // 2, 100)),
+        ("grpc.http2.max_ping_strikes", 0),
+    ]
+
+
+def _tls(config: PlaneConfig) -> TlsFiles:
+    return TlsFiles(Path(config.tls_cert), Path(config.tls_key), Path(config.tls_ca))

@@ -11,7 +11,7 @@ from typing import NoReturn
 import grpc
 
 from partita import __version__
-from partita.cli import control, resources, schedule, site, worker
+from partita.cli import certs, control, hub, resources, schedule, site, worker
 from partita.cli.client import Client, CliError, describe_rpc_error
 from partita.cli.output import FORMATS, Printer
 
@@ -77,6 +77,8 @@ def build_parser() -> Parser:
     _global_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     site.register(sub, common)
+    hub.register(sub, common)
+    certs.register(sub, common)
     resources.register(sub, common)
     control.register(sub, common)
     worker.register(sub, common)

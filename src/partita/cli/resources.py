@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import yaml
 
-from partita.cli import views
+from partita.cli import hub, views
 from partita.cli.client import CALL_TIMEOUT, Client, CliError, describe_rpc_error, pages
 from partita.cli.output import Printer, timestamp, to_data
 from partita.cli.values import assignments, json_object, moment, statuses, to_struct
@@ -96,11 +96,11 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     lst = sub.add_parser(
         "list",
         parents=[common],
-        help="list campaigns, activations or workers",
+        help="list campaigns, activations, workers or sites",
         description="List every match, paging through the API.",
     )
     kinds = lst.add_subparsers(
-        dest="kind", metavar="{campaigns,activations,workers}", required=True
+        dest="kind", metavar="{campaigns,activations,workers,sites}", required=True
     )
     p = kinds.add_parser("campaigns", parents=[common], help="latest version of each campaign")
     p.add_argument("--prefix", default="", metavar="P", help="only names starting with P")
@@ -128,6 +128,7 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--queue", default="", metavar="Q", help="only workers polling queue Q")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="print at most N")
     p.set_defaults(func=list_workers)
+    hub.register_list(kinds, common)
 
 
 # -- apply ---------------------------------------------------------------------------------

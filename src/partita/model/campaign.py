@@ -125,6 +125,9 @@ class StageSpec(Spec):
     compensate: str | None = None
     """Saga: the stage that undoes this one, run if the activation later fails or is
     cancelled (compensations run in the reverse order of completion)."""
+    site: str | None = None
+    """Federation: on a hub, the site that runs this stage (an expression allowed, e.g.
+    ``${{ context }}``); empty or this plane's own site id runs it here."""
 
 
 class CampaignSpec(Spec):

@@ -21,6 +21,7 @@ from partita.engine import (
     CompiledCampaign,
     Context,
     ContinueAsNew,
+    Dispatch,
     EnqueueTask,
     Event,
     Input,
@@ -35,11 +36,13 @@ from partita.engine import (
     Transition,
     handle,
 )
+from partita.engine.remote import command as dispatch_command
 from partita.errors import InvalidInputError, NotFoundError
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
+from partita.runtime.dispatches import Dispatches
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
 from partita.runtime.watch import Watchers
@@ -75,6 +78,7 @@ class Driver:
         self.watchers = Watchers()
         self.tasks = TaskQueues()
         self.children = Children(self)
+        self.dispatches = Dispatches(self, store, clock)
         self._heartbeats: dict[Key, dict[str, float]] = {}
         """Last heartbeat of each leased ``worker`` run, by activation then run id."""
         self.timers = TimerWheel(self._fire_timer, clock)
@@ -92,7 +96,9 @@ class Driver:
             for run in state.runs:
                 if run.status is not RunStatus.RUNNING:
                     continue
-                if run.provider in self._providers or run.provider == "continue":
+                if run.dispatch_id:  # in the outbox already, unless the crash came first
+                    self.dispatches.send(state, dispatch_command(state, campaign, run))
+                elif run.provider in self._providers or run.provider == "continue":
                     self._run_stage(state, campaign, _rerun(state, run.run_id))
                 elif run.provider == "campaign" and run.child:
                     self.children.start(state, _restart_child(run))
@@ -111,6 +117,7 @@ class Driver:
         self._stopping = True
         await self.timers.shutdown()
         await self.children.shutdown()
+        await self.dispatches.shutdown()
         tasks = list(self._runs.values())
         for task in tasks:
             task.cancel()
@@ -314,6 +321,7 @@ class Driver:
             self._heartbeats.pop(key, None)
             if state.parent and state.status is not Status.CONTINUED_AS_NEW:
                 self.children.closed(state)
+            self.dispatches.activation_closed(state)
         else:
             self._open[key] = state
         for timer_id, timer in state.timers.items():
@@ -340,11 +348,15 @@ class Driver:
                 )
             elif isinstance(command, StartChild):
                 self.children.start(state, command)
+            elif isinstance(command, Dispatch):
+                self.dispatches.send(state, command)
             elif isinstance(command, CancelStage):
                 task = self._runs.pop((*key, command.run_id), None)
                 if task is not None:
                     task.cancel()
                 run = state.run(command.run_id)
+                if run is not None and run.dispatch_id:
+                    self.dispatches.cancel(run.dispatch_id, terminate=command.terminate)
                 if run is not None and run.child:
                     self.children.stop(state.namespace, run.child, terminate=command.terminate)
         self.watchers.publish(key, transition.events)

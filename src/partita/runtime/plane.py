@@ -32,6 +32,7 @@ from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
 from partita.runtime.scheduler import Scheduler
+from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import WorkerInfo
 from partita.store import ActivationFilter, Page, SqliteStore, Store
@@ -84,6 +85,8 @@ class Plane:
             worker_ttl_seconds=config.worker_ttl_seconds,
             check_payload=self._check_payload,
         )
+        self.sites = Sites(self.store, clock)  # federation (issue 8)
+        self.dispatches = self.driver.dispatches
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
         self.scheduler = Scheduler(  # schedules (issue 6)
@@ -106,6 +109,7 @@ class Plane:
     async def start(self) -> None:
         await self.store.open()
         recovered = await self.driver.recover()
+        await self.dispatches.recover()
         if recovered:
             log.info("recovered %d open activations", recovered)
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="partita-sweeper")
@@ -429,6 +433,17 @@ class Plane:
         self._check_running()
         return await self.scheduler.trigger(namespace, schedule_id, overlap)
 
+    # -- federation (issue 8) -----------------------------------------------------------------
+
+    async def list_sites(
+        self, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[SiteInfo], str]:
+        """The sites this hub knows, by id: linked or not, last seen, dispatches in flight."""
+        page = _page(page_size, page_token, (str,))
+        found = await self.sites.list(page)
+        token = _token((found[-1].site_id,)) if len(found) == page.size else ""
+        return found, token
+
     # -- internals ---------------------------------------------------------------------------
 
     async def _submit(
@@ -453,6 +468,9 @@ class Plane:
         while True:
             try:
                 while await self.store.sweep(self.clock()) > 0:
+                    pass
+                before = self.clock() - self.config.retention_seconds
+                while await self.store.sweep_dispatches(before) > 0:
                     pass
             except Exception:
                 log.exception("retention sweep failed")
@@ -487,4 +505,4 @@ def _token(after: tuple[Any, ...]) -> str:
     return json.dumps(list(after)).encode().hex()
 
 
-__all__ = ["NotFoundError", "Plane", "PlaneConfig", "PlaneState", "WatchItem"]
+__all__ = ["NotFoundError", "Plane", "PlaneConfig", "PlaneState", "SiteInfo", "WatchItem"]
