@@ -15,14 +15,17 @@ from tests.conftest import assert_eventually, free_port
 
 
 class PlaneProcess:
-    """``partita site`` on a free port over one database file; start, kill, start again."""
+    """``partita site`` (or ``partita hub``) on a free port over one database file; start,
+    kill, start again."""
 
-    def __init__(self, db: Path, *extra: str) -> None:
+    def __init__(self, db: Path, *extra: str, command: str = "site") -> None:
         self.db = db
         self.extra = extra
+        self.command = command
         self.address = f"127.0.0.1:{free_port()}"
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = (db.parent / "plane.log").open("ab")
+        self.log_path = db.parent / "plane.log"
+        self.log = self.log_path.open("ab")
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -30,7 +33,7 @@ class PlaneProcess:
                 sys.executable,
                 "-m",
                 "partita.cli.main",
-                "site",
+                self.command,
                 "--listen",
                 self.address,
                 "--db",

@@ -39,6 +39,12 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         "--site-id, --tls-cert, --tls-key and --tls-ca",
     )
     tls_arguments(p, "this site's client certificate (carrying its site id)")
+    p.add_argument(
+        "--reconnect-max",
+        default="30s",
+        metavar="DUR",
+        help="longest wait between attempts to reach the hub (backoff with jitter; default 30s)",
+    )
     p.set_defaults(func=site)
 
     p = sub.add_parser(
@@ -188,7 +194,12 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
         check_tls(args, "--hub")
         if args.site_id == "local":
             raise CliError("--hub needs --site-id: the id in this site's certificate")
-    return serve(plane_config(args, hub=args.hub), args.log_level, "site")
+    config = plane_config(
+        args,
+        hub=args.hub,
+        reconnect_max_seconds=duration_seconds(args.reconnect_max, "--reconnect-max"),
+    )
+    return serve(config, args.log_level, "site")
 
 
 def health(args: argparse.Namespace, client: Client, out: Printer) -> int:

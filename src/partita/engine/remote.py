@@ -66,6 +66,7 @@ def plan(step: _Step, stage: CompiledStage, run_id: str, attempt: int) -> dict[s
         "runId": run_id,
         "attempt": attempt,
         "dispatchId": dispatch_id(step.state, run_id, attempt),
+        "site": step.state.run(run_id).site,  # type: ignore[union-attr]
     }
     timeout = stage.timeouts.schedule_to_start
     if timeout is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 
 from partita.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
@@ -30,6 +31,8 @@ class Hub:
     def __init__(self, plane: Plane) -> None:
         self.plane = plane
         self._queues: dict[str, asyncio.Queue[F.ConnectResponse | None]] = {}
+        self._heard: dict[str, float] = {}
+        """When each site last sent anything (monotonic seconds)."""
         plane.dispatches.notify = self._notify
 
     async def connect(
@@ -53,6 +56,7 @@ class Hub:
         site_id = hello.site_id
         sites = self.plane.sites
         link = await sites.connected(site_id, hello.plane_version)
+        self._heard[site_id] = time.monotonic()
         queue: asyncio.Queue[F.ConnectResponse | None] = asyncio.Queue()
         replaced = self._queues.get(site_id)
         if replaced is not None:
@@ -64,8 +68,17 @@ class Hub:
             yield F.ConnectResponse(welcome=F.HubWelcome(hub_id=self.plane.config.site_id))
             for row in await self.plane.dispatches.outbox(site_id):
                 yield messages.outgoing(row)
+            interval = self.plane.config.keepalive_seconds
             while True:
-                message = await queue.get()
+                try:
+                    message = await asyncio.wait_for(queue.get(), timeout=interval)
+                except TimeoutError:
+                    # A site sends a heartbeat every interval: one silent for three is gone
+                    # (a stopped process, a cut link), even if TCP has not noticed yet.
+                    if time.monotonic() - self._heard.get(site_id, 0.0) > 3 * interval:
+                        log.warning("site %r went silent: closing its link", site_id)
+                        break
+                    continue
                 if message is None:
                     break
                 yield message
@@ -87,6 +100,7 @@ class Hub:
         dispatches = self.plane.dispatches
         try:
             async for request in requests:
+                self._heard[site_id] = time.monotonic()
                 kind = request.WhichOneof("message")
                 if kind == "dispatch_ack":
                     await dispatches.accepted(request.dispatch_ack.dispatch_id)
