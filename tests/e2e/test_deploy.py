@@ -50,6 +50,11 @@ def relocate(argv: list[str], paths: dict[str, str]) -> list[str]:
     return [str(BIN / "partita"), *out[1:]]
 
 
+def spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(argv, stdout=out, stderr=out)
+
+
 @pytest.fixture
 def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
@@ -79,9 +84,8 @@ async def test_the_systemd_units_of_a_hub_and_a_site_run_and_link(
         exec_start("partita-site@.service", "berlin", {"PARTITA_HUB": federation}),
         {**common, "127.0.0.1:7600": site_api},
     )
-    with (tmp_path / "planes.log").open("ab") as log:
-        for argv in (hub, site):
-            processes.append(subprocess.Popen(argv, stdout=log, stderr=log))
+    for argv in (hub, site):
+        processes.append(spawn(argv, tmp_path / "planes.log"))
 
     async def berlin_linked() -> bool:
         async with grpc.aio.insecure_channel(hub_api) as channel:
