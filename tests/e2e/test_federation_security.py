@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
-from partita.federation.certs import init_ca, issue_hub, issue_site
+from partita.federation.certs import init_ca, issue_client, issue_hub, issue_site
 from partita.v1 import federation_pb2 as F
 from partita.v1 import federation_pb2_grpc as FG
-from tests.conftest import assert_eventually
+from tests.conftest import assert_eventually, free_port
 from tests.e2e.federation import Federation
+from tests.e2e.planes import PlaneProcess
 
 
 @pytest.fixture
@@ -161,3 +164,58 @@ async def test_rotated_certificates_are_used_without_a_restart(
         await hello(federation.federation_address, old_creds, say("berlin"))
     assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
     assert federation.hub.process is not None and federation.hub.process.poll() is None
+
+
+async def cli(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "partita.cli.main",
+        *args,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def test_the_hubs_api_can_require_client_certificates(tmp_path: Path) -> None:
+    """``partita hub --api-tls``: the CLI gets in with a client certificate, not without."""
+    certs = tmp_path / "certs"
+    init_ca(certs)
+    issue_hub(certs, ["127.0.0.1"])
+    issue_client(certs, "alice")
+    hub = PlaneProcess(
+        tmp_path / "hub.db",
+        "--federation-listen", f"127.0.0.1:{free_port()}",
+        "--api-tls",
+        "--tls-cert", str(certs / "hub.pem"),
+        "--tls-key", str(certs / "hub.key"),
+        "--tls-ca", str(certs / "ca.pem"),
+        command="hub",
+    )  # fmt: skip
+    hub.start()
+    try:
+        alice = {
+            "PARTITA_SERVER": hub.address,
+            "PARTITA_TLS_CERT": str(certs / "client-alice.pem"),
+            "PARTITA_TLS_KEY": str(certs / "client-alice.key"),
+            "PARTITA_TLS_CA": str(certs / "ca.pem"),
+        }
+
+        async def healthy() -> bool:
+            code, _ = await cli("health", env=alice)
+            return code == 0
+
+        await assert_eventually(healthy, within=30)
+        code, out = await cli("list", "sites", env=alice)
+        assert code == 0 and "no site has connected" in out
+        anonymous = {**alice, "PARTITA_TLS_CERT": "", "PARTITA_TLS_KEY": ""}
+        code, out = await cli("health", env=anonymous)
+        assert code == 2 and "cannot reach" in out
+        code, out = await cli("health", env={"PARTITA_SERVER": hub.address, "PARTITA_TLS_CA": ""})
+        assert code == 2
+    finally:
+        hub.close()

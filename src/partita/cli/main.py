@@ -20,7 +20,8 @@ SERVER_ENV = "PARTITA_SERVER"
 
 EPILOG = f"""\
 global options may come before or after the command (partita get activation ID -o json).
-environment: {SERVER_ENV} sets the default --server.
+environment: {SERVER_ENV} sets the default --server; PARTITA_TLS_CA (with PARTITA_TLS_CERT and
+PARTITA_TLS_KEY, a client certificate) makes the CLI use mTLS, e.g. for `partita hub --api-tls`.
 exit status: 0 success; 1 the thing asked for failed (e.g. an activation waited on did not
 complete); 2 bad usage, bad input, or no plane at --server.
 """
