@@ -26,7 +26,7 @@ KEEPALIVE = "1s"
 class Federation:
     """One hub and named sites, each a ``partita`` process over its own database."""
 
-    def __init__(self, root: Path, sites: Iterable[str]) -> None:
+    def __init__(self, root: Path, sites: Iterable[str], *extra: str) -> None:
         self.root = root
         self.certs = root / "certs"
         init_ca(self.certs)
@@ -45,6 +45,7 @@ class Federation:
             str(self.certs / "ca.pem"),
             "--keepalive",
             KEEPALIVE,
+            *extra,
             command="hub",
         )
         self.sites: dict[str, PlaneProcess] = {}
@@ -67,6 +68,7 @@ class Federation:
                 KEEPALIVE,
                 "--reconnect-max",
                 "1s",
+                *extra,
             )
         self._channels: dict[str, grpc.aio.Channel] = {}
 

@@ -25,7 +25,7 @@ from partita.api.workers import WorkerServicer
 from partita.federation.hub import Hub
 from partita.federation.site import SiteLink
 from partita.federation.tls import TlsFiles, server_credentials
-from partita.runtime import Plane, PlaneConfig
+from partita.runtime import Plane, PlaneConfig, tracing
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
@@ -154,12 +154,14 @@ async def run_site(
     config: PlaneConfig, *, ready: Callable[[PlaneServer], None] | None = None
 ) -> None:
     """Serve a site plane until SIGTERM or SIGINT, then stop gracefully."""
+    role = "hub" if config.federation_listen else "site"
+    provider = tracing.configure(config.trace_exporter, f"partita-{role}", config.site_id)
     server = PlaneServer(Plane(config))
     await server.start()
     log.info(
         "partita %s %s plane %r serving on %s (db %s)",
         __version__,
-        "hub" if config.federation_listen else "site",
+        role,
         config.site_id,
         ", ".join(config.listen),
         config.db,
@@ -179,6 +181,8 @@ async def run_site(
     finally:
         log.info("stopping: answering in-flight calls, flushing commits")
         await server.shutdown()
+        if provider is not None:
+            provider.shutdown()  # flushes the spans not exported yet
         log.info("stopped")
 
 

@@ -116,6 +116,13 @@ def plane_arguments(p: argparse.ArgumentParser, site_id: str) -> None:
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="default INFO"
     )
     p.add_argument(
+        "--trace-exporter",
+        default="none",
+        choices=("none", "console", "otlp"),
+        help="where OpenTelemetry spans of activations, stages and dispatches go: none "
+        "(default), console (stdout) or otlp (configured by the OTEL_EXPORTER_OTLP_* variables)",
+    )
+    p.add_argument(
         "--keepalive",
         default="10s",
         metavar="DUR",
@@ -150,6 +157,7 @@ def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
         poll_seconds=duration_seconds(args.poll_timeout, "--poll-timeout"),
         worker_ttl_seconds=duration_seconds(args.worker_ttl, "--worker-ttl"),
         keepalive_seconds=duration_seconds(args.keepalive, "--keepalive"),
+        trace_exporter=args.trace_exporter,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_ca=args.tls_ca,

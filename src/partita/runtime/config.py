@@ -46,6 +46,9 @@ class PlaneConfig:
     keepalive_seconds: float = 10.0
     """Federation: keepalive ping and site heartbeat interval; a link silent for about twice
     this long is found dead."""
+    trace_exporter: str = "none"
+    """Where OpenTelemetry spans go: ``none``, ``console`` or ``otlp`` (set by the
+    ``OTEL_EXPORTER_OTLP_*`` variables)."""
     reconnect_max_seconds: float = 30.0
     """A site: the longest backoff between attempts to reach its hub."""
     extra: dict[str, str] = field(default_factory=dict)

@@ -45,6 +45,7 @@ from partita.runtime.config import PlaneConfig
 from partita.runtime.dispatches import Dispatches
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
+from partita.runtime.tracing import ActivationTracer
 from partita.runtime.watch import Watchers
 from partita.store import ActivationRow, ActivationWrite, EventRow, NewActivation, Store
 
@@ -79,6 +80,7 @@ class Driver:
         self.tasks = TaskQueues()
         self.children = Children(self)
         self.dispatches = Dispatches(self, store, clock)
+        self.tracer = ActivationTracer(config.site_id)
         self._heartbeats: dict[Key, dict[str, float]] = {}
         """Last heartbeat of each leased ``worker`` run, by activation then run id."""
         self.timers = TimerWheel(self._fire_timer, clock)
@@ -360,6 +362,7 @@ class Driver:
                 if run is not None and run.child:
                     self.children.stop(state.namespace, run.child, terminate=command.terminate)
         self.watchers.publish(key, transition.events)
+        self.tracer.observe(state, transition.events)
 
     def _call(self, state: ActivationState, command: RunStage) -> StageCall:
         return StageCall(

@@ -35,6 +35,7 @@ from partita.runtime.scheduler import Scheduler
 from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import WorkerInfo
+from partita.runtime.tracing import new_traceparent
 from partita.store import ActivationFilter, Page, SqliteStore, Store
 
 log = logging.getLogger("partita.plane")
@@ -238,12 +239,15 @@ class Plane:
                 return await self.driver.load(namespace, seen), False
         stored = await self.catalog.get(namespace, campaign, version)
         compiled: CompiledCampaign = self.catalog.compile(stored)
+        headers = dict(headers or {})
+        if "traceparent" not in headers:  # every activation has a trace, passed on downstream
+            headers = {**headers, "traceparent": new_traceparent()}
         request = Start(
             campaign=campaign,
             version=stored.version,
             inputs=inputs,
             start_stage=start_stage,
-            headers=headers or {},
+            headers=headers,
         )
         return await self.driver.start(
             namespace, activation_id or str(uuid.uuid4()), compiled, request, request_id
