@@ -155,3 +155,33 @@ def test_a_site_expression_that_gives_no_text_fails_the_stage() -> None:
 def test_an_invalid_site_expression_is_refused_when_compiled() -> None:
     with pytest.raises(InvalidInputError, match=r"spec\.stages\.deploy\.site"):
         Run(rollout(site="${{ context. }}"))
+
+
+def test_collect_keeps_every_sites_outcome_keyed_by_site() -> None:
+    run = Run(rollout(contextFailure="collect"))
+    sent = dispatches(run.send(Start("c", 1, {"sites": ["berlin", "paris"], "version": 1})))
+    failure = {"type": "DiskFull", "message": "no space"}
+    run.send(DispatchClosed(sent[0].run_id, 1, sent[0].dispatch_id, "FAILED", failure=failure))
+    last = run.send(DispatchClosed(sent[1].run_id, 1, sent[1].dispatch_id, "COMPLETED", {"ok": 1}))
+    run.finish_inline(last)
+    assert run.state.status is Status.COMPLETED
+    deployed = run.state.outputs["deploy"]
+    assert deployed["paris"] == {"ok": 1}
+    assert deployed["berlin"]["status"] == "FAILED"
+    assert deployed["berlin"]["errorType"] == "DiskFull"
+    assert "on site 'berlin': no space" in deployed["berlin"]["error"]
+
+
+def test_fail_fast_withdraws_the_other_sites_dispatches() -> None:
+    run = Run(rollout())
+    sent = dispatches(
+        run.send(Start("c", 1, {"sites": ["berlin", "paris", "tokyo"], "version": 1}))
+    )
+    failure = {"type": "DiskFull", "message": "no space"}
+    transition = run.send(
+        DispatchClosed(sent[0].run_id, 1, sent[0].dispatch_id, "FAILED", failure=failure)
+    )
+    stopped = {c.run_id for c in transition.commands if isinstance(c, CancelStage)}
+    assert stopped == {sent[1].run_id, sent[2].run_id}
+    assert run.state.status is Status.FAILED
+    assert "item 0 ('berlin') failed" in run.state.status_message
