@@ -117,13 +117,14 @@ class Dispatches:
             self.notify(row)
 
     async def accepted(self, dispatch_id: str) -> None:
-        """The site has persisted a dispatch."""
+        """The site has persisted a dispatch. Told to the activation first (which ignores a
+        repeat), so that a crash in between is mended by the ack of the next resend."""
         row = await self._store.get_dispatch(HUB, dispatch_id)
-        if row is None or row.status != "PENDING":
+        if row is None or row.status == "DONE":
             return
-        await self._store.update_dispatch(HUB, dispatch_id, self._clock(), status="ACCEPTED")
         report = DispatchAccepted(row.run_id, row.attempt, dispatch_id)
         await _quietly(self._driver.submit(row.namespace, row.activation_id, report))
+        await self._store.update_dispatch(HUB, dispatch_id, self._clock(), status="ACCEPTED")
 
     async def closed(self, dispatch_id: str, result: dict[str, Any]) -> None:
         """The site's result of a dispatch: hand it to the activation, then mark it DONE.
@@ -146,8 +147,8 @@ class Dispatches:
         )
 
     async def outbox(self, site_id: str) -> list[DispatchRow]:
-        """What the hub owes a site that (re)connects: dispatches not yet acknowledged, and
-        cancels of dispatches without a result."""
+        """What the hub sends a site that (re)connects: every dispatch without a result (the
+        site acknowledges a repeat without running it again), or its cancel once asked."""
         return await self._store.open_dispatches(HUB, site_id)
 
     # -- site side ---------------------------------------------------------------------------
