@@ -79,3 +79,34 @@ def test_a_site_id_with_a_slash_is_refused(tmp_path: Path) -> None:
     assert certs("init", "--dir", str(tmp_path)).returncode == 0
     done = certs("site", "a/b", "--dir", str(tmp_path))
     assert done.returncode == 2 and "without spaces or slashes" in done.stderr
+
+
+def partita(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "partita.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_hub_without_its_certificates_is_a_clear_usage_error(tmp_path: Path) -> None:
+    done = partita("hub", "--federation-listen", "127.0.0.1:0", "--db", str(tmp_path / "h.db"))
+    assert done.returncode == 2
+    assert "a hub needs --tls-cert, --tls-key, --tls-ca" in done.stderr
+    assert "partita certs" in done.stderr
+
+
+def test_a_site_linking_to_a_hub_needs_its_id_and_existing_files(tmp_path: Path) -> None:
+    assert certs("init", "--dir", str(tmp_path)).returncode == 0
+    assert certs("site", "berlin", "--dir", str(tmp_path)).returncode == 0
+    tls = [
+        "--tls-cert", str(tmp_path / "site-berlin.pem"),
+        "--tls-key", str(tmp_path / "site-berlin.key"),
+        "--tls-ca", str(tmp_path / "ca.pem"),
+    ]  # fmt: skip
+    done = partita("site", "--hub", "127.0.0.1:1", *tls)
+    assert done.returncode == 2 and "--hub needs --site-id" in done.stderr
+    tls[1] = str(tmp_path / "missing.pem")
+    done = partita("site", "--hub", "127.0.0.1:1", "--site-id", "berlin", *tls)
+    assert done.returncode == 2 and "--tls-cert: no such file" in done.stderr
