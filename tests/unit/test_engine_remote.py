@@ -185,3 +185,14 @@ def test_fail_fast_withdraws_the_other_sites_dispatches() -> None:
     assert stopped == {sent[1].run_id, sent[2].run_id}
     assert run.state.status is Status.FAILED
     assert "item 0 ('berlin') failed" in run.state.status_message
+
+
+def test_a_dispatch_carries_the_hubs_deadline_and_a_site_honours_it() -> None:
+    hub = Run({**rollout(), "timeout": "1h"})
+    (d, *_) = dispatches(hub.send(Start("c", 1, {"sites": ["berlin"], "version": 1}), at=1000.0))
+    assert d.deadline == 1000.0 + 3600
+    site = Run(rollout())
+    site.send(Start("c", 1, {"sites": [], "version": 1}, deadline=1060.0), at=1000.0)
+    assert site.state.timers["activation-timeout"].due == 1060.0
+    site.send(TimerFired("activation-timeout"), at=1060.0)
+    assert site.state.status is Status.TIMED_OUT

@@ -85,6 +85,8 @@ class Dispatch:
     """The stage to run as a one-stage campaign, in the document's shape (with ``name``)."""
     inputs: dict[str, Any]
     headers: dict[str, str]
+    deadline: float | None = None
+    """The hub activation's own deadline, if it has one: the site's activation ends by then."""
 
 
 Command = RunStage | EnqueueTask | StartChild | CancelStage | ContinueAsNew | Dispatch

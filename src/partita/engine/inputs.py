@@ -22,6 +22,8 @@ class Start:
     """Continue-as-new: the id under which the previous run is kept."""
     run_number: int = 1
     """Continue-as-new: which run of the activation's chain this is (1 for the first)."""
+    deadline: float | None = None
+    """A dispatch's deadline (from the hub): the activation times out then at the latest."""
 
 
 @dataclass(frozen=True)

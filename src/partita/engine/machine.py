@@ -156,6 +156,8 @@ class _Step:
         if stage not in self.campaign.stages:
             raise InvalidInputError.field("start_stage", f"{stage!r} names no stage")
         deadline = self.context.now + spec.timeout.total_seconds() if spec.timeout else None
+        if request.deadline is not None:
+            deadline = request.deadline if deadline is None else min(deadline, request.deadline)
         self.emit(
             EventType.ACTIVATION_STARTED,
             stage,

@@ -94,6 +94,7 @@ def command(state: ActivationState, campaign: CompiledCampaign, run: StageRun) -
             stage={},
             inputs=run.inputs or {},
             headers=dict(state.headers),
+            deadline=_deadline(state),
         )
     spec: dict[str, Any] = stage.spec.model_dump(
         mode="json", by_alias=True, exclude_defaults=True, exclude=_HUB_ONLY_FIELDS
@@ -115,6 +116,7 @@ def command(state: ActivationState, campaign: CompiledCampaign, run: StageRun) -
         stage=spec,
         inputs=run.inputs or {},
         headers=dict(state.headers),
+        deadline=_deadline(state),
     )
 
 
@@ -208,3 +210,8 @@ def _current(step: _Step, run_id: str, attempt: int, dispatch: str) -> StageRun 
     ):
         return None
     return run
+
+
+def _deadline(state: ActivationState) -> float | None:
+    timer = state.timers.get("activation-timeout")
+    return timer.due if timer is not None else None

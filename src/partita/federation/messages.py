@@ -28,7 +28,7 @@ def to_dict(message: struct_pb2.Struct) -> dict[str, Any]:
 def dispatch(row: DispatchRow) -> F.Dispatch:
     """The Dispatch message of a hub's outbox row."""
     data = json.loads(row.message)
-    return F.Dispatch(
+    message = F.Dispatch(
         dispatch_id=row.dispatch_id,
         namespace=row.namespace,
         campaign=data.get("campaign", ""),
@@ -37,6 +37,9 @@ def dispatch(row: DispatchRow) -> F.Dispatch:
         inputs=struct(data.get("inputs")),
         headers=data.get("headers") or {},
     )
+    if data.get("deadline") is not None:
+        message.deadline.FromNanoseconds(int(data["deadline"] * 1e9))
+    return message
 
 
 def dispatch_dict(message: F.Dispatch) -> dict[str, Any]:
@@ -49,6 +52,9 @@ def dispatch_dict(message: F.Dispatch) -> dict[str, Any]:
         "stage": to_dict(message.stage),
         "inputs": to_dict(message.inputs),
         "headers": dict(message.headers),
+        "deadline": message.deadline.ToNanoseconds() / 1e9
+        if message.HasField("deadline")
+        else None,
     }
 
 

@@ -84,6 +84,7 @@ class Dispatches:
             "stage": command.stage,
             "inputs": command.inputs,
             "headers": command.headers,
+            "deadline": command.deadline,
         }
         now = self._clock()
         row, added = await self._store.add_dispatch(
@@ -261,6 +262,7 @@ class Dispatches:
                 version=stored.version,
                 inputs=dict(message.get("inputs") or {}),
                 headers={str(k): str(v) for k, v in (message.get("headers") or {}).items()},
+                deadline=message.get("deadline"),
             )
             state, _ = await driver.start(
                 row.namespace,
