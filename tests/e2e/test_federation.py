@@ -12,6 +12,10 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 
+from partita.v1 import activation_pb2 as A
+from partita.v1 import activation_pb2_grpc as AG
+from partita.v1 import campaign_pb2 as C
+from partita.v1 import campaign_pb2_grpc as CG
 from partita.v1 import common_pb2
 from partita.v1 import federation_pb2 as F
 from partita.v1 import worker_pb2 as W
@@ -225,9 +229,6 @@ async def test_cancelling_the_hubs_activation_cancels_the_sites(federation: Fede
         return True
 
     await assert_eventually(running_everywhere, within=30)
-    from partita.v1 import activation_pb2 as A
-    from partita.v1 import activation_pb2_grpc as AG
-
     stub = AG.ActivationServiceStub(await federation.channel())
     await stub.CancelActivation(A.CancelActivationRequest(activation_id=activation_id))
 
@@ -284,3 +285,55 @@ async def test_the_hubs_dispatch_and_the_sites_worker_share_one_trace_id(
     )
     activation = await federation.closed(activation_id)
     assert completed(activation.status), activation.status_message
+
+
+async def test_a_campaign_registered_on_a_site_runs_there_for_the_hub(
+    federation: Federation,
+) -> None:
+    await federation.connected("berlin")
+    site_campaign = """
+apiVersion: partita/v1
+kind: Campaign
+metadata: {name: local-upgrade}
+spec:
+  firstStage: drain
+  stages:
+    drain: {provider: mock, stageSelector: upgrade}
+    upgrade: {provider: mock, inputs: {to: "${{ inputs.to }}"}}
+"""
+    await CG.CampaignServiceStub(await federation.channel("berlin")).CreateCampaign(
+        C.CreateCampaignRequest(document=site_campaign)
+    )
+    await federation.apply("""
+apiVersion: partita/v1
+kind: Campaign
+metadata: {name: upgrade-berlin}
+spec:
+  firstStage: remote
+  stages:
+    remote:
+      provider: campaign
+      site: berlin
+      config: {campaign: local-upgrade}
+      inputs: {to: "${{ inputs.to }}"}
+    missing:
+      provider: campaign
+      site: berlin
+      config: {campaign: no-such-campaign}
+""")
+    activation_id = await federation.start_activation("upgrade-berlin", {"to": "v2"})
+    activation = await federation.closed(activation_id)
+    assert completed(activation.status), activation.status_message
+    remote = json_format.MessageToDict(activation.outputs)["remote"]
+    assert remote["upgrade"]["to"] == "v2" and remote["upgrade"]["__site"] == "berlin"
+    assert set(remote) == {"drain", "upgrade"}
+    local = [a for a in await federation.activations("berlin") if a.campaign == "local-upgrade"]
+    assert [a.id for a in local] == [f"{activation_id}.1.1.1"]
+
+    request = A.StartActivationRequest(campaign="upgrade-berlin", start_stage="missing")
+    stub = AG.ActivationServiceStub(await federation.channel())
+    failed_id = (await stub.StartActivation(request)).activation.id
+    failed = await federation.closed(failed_id)
+    assert failed.status == common_pb2.ACTIVATION_STATUS_FAILED
+    assert "on site 'berlin'" in failed.status_message
+    assert "no-such-campaign" in failed.status_message
