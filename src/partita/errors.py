@@ -10,6 +10,8 @@ maps each subclass to one gRPC status code in one table (``partita.wire.status``
     ├── PreconditionError     the thing exists but is in the wrong state
     ├── ConflictError         a concurrent change won; retry the request
     ├── LimitExceededError    a size or count limit would be passed
+    ├── UnauthenticatedError  the caller has no (usable) credentials
+    ├── PermissionDeniedError the caller is known but may not do this
     └── UnavailableError      the plane is shutting down
 """
 
@@ -80,6 +82,14 @@ class ConflictError(PartitaError):
 
 class LimitExceededError(PartitaError):
     default_message = "limit exceeded"
+
+
+class UnauthenticatedError(PartitaError):
+    default_message = "no usable credentials"
+
+
+class PermissionDeniedError(PartitaError):
+    default_message = "permission denied"
 
 
 class UnavailableError(PartitaError):

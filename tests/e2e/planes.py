@@ -15,12 +15,15 @@ from tests.conftest import assert_eventually, free_port
 
 
 class PlaneProcess:
-    """``partita site`` on a free port over one database (a file, or a PostgreSQL URL with
-    ``log``: where its log goes); start, kill, pause, start again."""
+    """``partita site`` (or ``partita hub``) on a free port over one database (a file, or a
+    PostgreSQL URL with ``log``: where its log goes); start, kill, pause, start again."""
 
-    def __init__(self, db: Path | str, *extra: str, log: Path | None = None) -> None:
+    def __init__(
+        self, db: Path | str, *extra: str, log: Path | None = None, command: str = "site"
+    ) -> None:
         self.db = db
         self.extra = extra
+        self.command = command
         self.address = f"127.0.0.1:{free_port()}"
         self.process: subprocess.Popen[bytes] | None = None
         if log is None:
@@ -35,7 +38,7 @@ class PlaneProcess:
                 sys.executable,
                 "-m",
                 "partita.cli.main",
-                "site",
+                self.command,
                 "--listen",
                 self.address,
                 "--db",

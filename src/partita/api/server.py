@@ -1,4 +1,5 @@
-"""The site plane's gRPC server: every service, health and reflection on each listen address."""
+"""The plane's gRPC server: every service, health and reflection on each listen address; on a
+hub, the federation listener (mTLS) too; on a site of a hub, the link to it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import grpc
@@ -18,15 +20,21 @@ from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
 from partita.api.campaigns import CampaignServicer
+from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
 from partita.api.schedules import ScheduleServicer
 from partita.api.workers import WorkerServicer
-from partita.runtime import Plane, PlaneConfig
+from partita.federation.hub import Hub
+from partita.federation.site import SiteLink
+from partita.federation.tls import TlsFiles, server_credentials
+from partita.runtime import Plane, PlaneConfig, tracing
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
     campaign_pb2,
     campaign_pb2_grpc,
+    federation_pb2,
+    federation_pb2_grpc,
     replica_pb2,
     replica_pb2_grpc,
     schedule_pb2,
@@ -46,6 +54,7 @@ SERVICES = {
     "WorkerService": worker_pb2.DESCRIPTOR.services_by_name["WorkerService"].full_name,
     "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
     "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
+    "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
 }
 
 
@@ -62,14 +71,32 @@ class PlaneServer:
     def __init__(self, plane: Plane, companions: Sequence[Companion] = ()) -> None:
         self.plane = plane
         self.companions = tuple(companions)
+        config = plane.config
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        self.server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
-            ]
-        )
+        self.server = grpc.aio.server(options=_options(config))
         self.ports: list[int] = []
+        self.hub = Hub(plane) if config.federation_listen else None
+        self.federation_server: grpc.aio.Server | None = None
+        self.federation_port = 0
+        self.link: SiteLink | None = None
+        needs_tls = config.federation_listen or config.hub or config.api_tls
+        if needs_tls and not (config.tls_cert and config.tls_key and config.tls_ca):
+            raise ValueError("federation needs --tls-cert, --tls-key and --tls-ca")
+        federation = FederationServicer(plane, self.hub)
+        federation_pb2_grpc.add_FederationServiceServicer_to_server(federation, self.server)
+        if self.hub is not None:
+            self.federation_server = grpc.aio.server(options=_options(config))
+            federation_pb2_grpc.add_FederationServiceServicer_to_server(
+                federation, self.federation_server
+            )
+        if config.hub:
+            self.link = SiteLink(
+                plane,
+                config.hub,
+                _tls(config),
+                keepalive_seconds=config.keepalive_seconds,
+                backoff_max_seconds=config.reconnect_max_seconds,
+            )
         campaign_pb2_grpc.add_CampaignServiceServicer_to_server(
             CampaignServicer(plane), self.server
         )
@@ -91,6 +118,7 @@ class PlaneServer:
             activation_pb2.DESCRIPTOR,
             worker_pb2.DESCRIPTOR,
             schedule_pb2.DESCRIPTOR,
+            federation_pb2.DESCRIPTOR,
             replica_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
@@ -99,19 +127,33 @@ class PlaneServer:
 
     async def start(self) -> None:
         """Bind every listen address, open the plane (recovery included), then serve."""
-        for address in self.plane.config.listen:
+        config = self.plane.config
+        for address in config.listen:
             if address.startswith("unix:"):
                 path = address.removeprefix("unix:").removeprefix("//")
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)  # a socket left by a killed plane
-            port = self.server.add_insecure_port(address)
+            if config.api_tls and not address.startswith("unix:"):
+                port = self.server.add_secure_port(address, server_credentials(_tls(config)))
+            else:
+                port = self.server.add_insecure_port(address)
             if port == 0 and not address.startswith("unix:"):
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
         await self.plane.start(advertise=self._advertise())
         await self.server.start()
+        if self.federation_server is not None:
+            address = config.federation_listen
+            self.federation_port = self.federation_server.add_secure_port(
+                address, server_credentials(_tls(config))
+            )
+            if self.federation_port == 0:
+                raise OSError(f"cannot listen on {address}")
+            await self.federation_server.start()
         for name in ["", *SERVICES.values()]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if self.link is not None:
+            await self.link.start()
         try:
             for companion in self.companions:
                 await companion.start()
@@ -125,7 +167,12 @@ class PlaneServer:
         self.plane.release_waiters()
         for companion in self.companions:
             await companion.shutdown()
-        await self.server.stop(self.plane.config.grace_seconds if grace is None else grace)
+        if self.link is not None:
+            await self.link.shutdown()
+        grace = self.plane.config.grace_seconds if grace is None else grace
+        if self.federation_server is not None:
+            await self.federation_server.stop(min(grace, 1.0))
+        await self.server.stop(grace)
         await self.plane.shutdown()
         await self.peers.close()
 
@@ -149,18 +196,25 @@ async def run_site(
     ready: Callable[[PlaneServer], None] | None = None,
     companions: Sequence[Callable[[Plane], Companion]] = (),
 ) -> None:
-    """Serve a site plane until SIGTERM or SIGINT, then stop gracefully. Each of
+    """Serve a site (or hub) plane until SIGTERM or SIGINT, then stop gracefully. Each of
     ``companions`` makes a server that runs beside the gRPC one over the same plane."""
+    role = "hub" if config.federation_listen else "site"
+    provider = tracing.configure(config.trace_exporter, f"partita-{role}", config.site_id)
     plane = Plane(config)
     server = PlaneServer(plane, [make(plane) for make in companions])
     await server.start()
     log.info(
-        "partita %s site plane %r serving on %s (db %s)",
+        "partita %s %s plane %r serving on %s (db %s)",
         __version__,
+        role,
         config.site_id,
         ", ".join(config.listen),
         config.db,
     )
+    if config.federation_listen:
+        log.info("accepting sites on %s (mTLS)", config.federation_listen)
+    if config.hub:
+        log.info("linking to hub %s as site %r", config.hub, config.site_id)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -172,4 +226,24 @@ async def run_site(
     finally:
         log.info("stopping: answering in-flight calls, flushing commits")
         await server.shutdown()
+        if provider is not None:
+            provider.shutdown()  # flushes the spans not exported yet
         log.info("stopped")
+
+
+def _options(config: PlaneConfig) -> list[tuple[str, int]]:
+    """Server options: the message size limit, and keepalives that find dead site links."""
+    keepalive_ms = int(config.keepalive_seconds * 1000)
+    return [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.so_reuseport", 0),
+        ("grpc.keepalive_time_ms", keepalive_ms),
+        ("grpc.keepalive_timeout_ms", keepalive_ms),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", max(keepalive_ms // 2, 100)),
+        ("grpc.http2.max_ping_strikes", 0),
+    ]
+
+
+def _tls(config: PlaneConfig) -> TlsFiles:
+    return TlsFiles(Path(config.tls_cert), Path(config.tls_key), Path(config.tls_ca))

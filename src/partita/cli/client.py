@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -99,7 +101,7 @@ class Client:
     @property
     def channel(self) -> grpc.Channel:
         if self._channel is None:
-            self._channel = grpc.insecure_channel(self.target)
+            self._channel = _open(self.target)
         return self._channel
 
     @property
@@ -186,3 +188,22 @@ def pages(call: Callable[..., Any], request: Any, items: str, limit: int = 0) ->
         if not response.next_page_token:
             return
         request.page_token = response.next_page_token
+
+
+TLS_ENV = ("PARTITA_TLS_CERT", "PARTITA_TLS_KEY", "PARTITA_TLS_CA")
+"""A client certificate, its key and the CA: set them to reach a plane serving mTLS
+(``partita hub --api-tls``)."""
+
+
+def _open(target: str) -> grpc.Channel:
+    cert, key, ca = (os.environ.get(name, "") for name in TLS_ENV)
+    if not ca or target.startswith("unix:"):
+        return grpc.insecure_channel(target)
+    try:
+        pem = [Path(path).read_bytes() if path else None for path in (cert, key, ca)]
+    except OSError as exc:
+        raise CliError(f"cannot read a TLS file named in {', '.join(TLS_ENV)}: {exc}") from None
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=pem[2], private_key=pem[1], certificate_chain=pem[0]
+    )
+    return grpc.secure_channel(target, credentials)

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import yaml
 
-from partita.cli import views
+from partita.cli import hub, views
 from partita.cli.client import CALL_TIMEOUT, Client, CliError, describe_rpc_error, pages
 from partita.cli.output import Printer, timestamp, to_data
 from partita.cli.values import assignments, json_object, moment, statuses, to_struct
@@ -111,11 +111,11 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     lst = sub.add_parser(
         "list",
         parents=[common],
-        help="list campaigns, activations, workers or replicas",
+        help="list campaigns, activations, workers, replicas or sites",
         description="List every match, paging through the API.",
     )
     kinds = lst.add_subparsers(
-        dest="kind", metavar="{campaigns,activations,workers,replicas}", required=True
+        dest="kind", metavar="{campaigns,activations,workers,replicas,sites}", required=True
     )
     p = kinds.add_parser("campaigns", parents=[common], help="latest version of each campaign")
     p.add_argument("--prefix", default="", metavar="P", help="only names starting with P")
@@ -149,6 +149,7 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         help="the planes sharing this site's PostgreSQL database, and what each owns",
     )
     p.set_defaults(func=list_replicas)
+    hub.register_list(kinds, common)
 
 
 # -- apply ---------------------------------------------------------------------------------

@@ -33,9 +33,52 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         help="start a site plane (serves until SIGTERM/Ctrl-C)",
         description="Run a site plane: the gRPC API (with health and reflection) on every "
         "--listen address, over an embedded SQLite database, or as one of several "
-        "replicas on a PostgreSQL database (--db postgresql://...). Stops gracefully "
+        "replicas on a PostgreSQL database (--db postgresql://...). With --hub, the site "
+        "also dials that hub over mTLS and runs the stages it dispatches. Stops gracefully "
         "on SIGTERM or SIGINT and exits 0.",
     )
+    plane_arguments(p, "local")
+    p.add_argument(
+        "--hub",
+        default="",
+        metavar="ADDR",
+        help="the hub's federation address (host:port) to link to, over mTLS: needs "
+        "--site-id, --tls-cert, --tls-key and --tls-ca",
+    )
+    tls_arguments(p, "this site's client certificate (carrying its site id)")
+    p.add_argument(
+        "--reconnect-max",
+        default="30s",
+        metavar="DUR",
+        help="longest wait between attempts to reach the hub (backoff with jitter; default 30s)",
+    )
+    p.set_defaults(func=site)
+
+    p = sub.add_parser(
+        "health",
+        parents=[common],
+        help="check that the plane at --server is serving",
+        description="Print the plane's health (SERVING). Exit 1 when it is not serving, "
+        "2 when it cannot be reached.",
+    )
+    p.add_argument(
+        "--service",
+        default="",
+        metavar="NAME",
+        help="a service's health instead of the whole plane's",
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long to wait for an answer (default 5)",
+    )
+    p.set_defaults(func=health)
+
+
+def plane_arguments(p: argparse.ArgumentParser, site_id: str) -> None:
+    """The options every plane takes (``partita site`` and ``partita hub``)."""
     p.add_argument(
         "--listen",
         action="append",
@@ -76,7 +119,7 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         help="on PostgreSQL: a replica silent this long loses its activations (default 10s)",
     )
     p.add_argument(
-        "--site-id", default="local", metavar="ID", help="this site's id (default local)"
+        "--site-id", default=site_id, metavar="ID", help=f"this plane's id (default {site_id})"
     )
     p.add_argument(
         "--retention",
@@ -106,47 +149,40 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="default INFO"
     )
-    p.set_defaults(func=site)
-
-    p = sub.add_parser(
-        "health",
-        parents=[common],
-        help="check that the plane at --server is serving",
-        description="Print the plane's health (SERVING). Exit 1 when it is not serving, "
-        "2 when it cannot be reached.",
+    p.add_argument(
+        "--trace-exporter",
+        default="none",
+        choices=("none", "console", "otlp"),
+        help="where OpenTelemetry spans of activations, stages and dispatches go: none "
+        "(default), console (stdout) or otlp (configured by the OTEL_EXPORTER_OTLP_* variables)",
     )
     p.add_argument(
-        "--service",
+        "--keepalive",
+        default="10s",
+        metavar="DUR",
+        help="federation: keepalive ping and heartbeat interval; a link silent about twice "
+        "this long is found dead (default 10s)",
+    )
+
+
+def tls_arguments(p: argparse.ArgumentParser, cert: str) -> None:
+    """--tls-cert, --tls-key, --tls-ca (files made by `partita certs`)."""
+    p.add_argument("--tls-cert", default="", metavar="F", help=f"PEM file: {cert}")
+    p.add_argument("--tls-key", default="", metavar="F", help="PEM file: its private key")
+    p.add_argument(
+        "--tls-ca",
         default="",
-        metavar="NAME",
-        help="a service's health instead of the whole plane's",
+        metavar="F",
+        help="PEM file: the CA that the peers' certificates must chain to (certificate "
+        "files are read again when they change: no restart to rotate them)",
     )
-    p.add_argument(
-        "--timeout",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="how long to wait for an answer (default 5)",
-    )
-    p.set_defaults(func=health)
 
 
-def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
-    # The plane is imported here only, so that client commands start fast.
-    from partita.api.server import run_site
-    from partita.errors import PartitaError
+def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
+    """The PlaneConfig that a plane's options describe."""
     from partita.runtime import PlaneConfig
-    from partita.web import WebServer, parse_address
 
-    http_listen = args.http_listen.strip()
-    companions: list[Callable[[Plane], Companion]] = []
-    if http_listen.lower() != "off":
-        try:
-            parse_address(http_listen)
-        except PartitaError as exc:
-            raise CliError(f"--http-listen: {exc.message}") from None
-        companions.append(lambda plane: WebServer(plane, http_listen))
-    config = PlaneConfig(
+    return PlaneConfig(
         db=args.db,
         listen=tuple(args.listen or [DEFAULT_LISTEN]),
         site_id=args.site_id,
@@ -157,17 +193,78 @@ def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
         replica_id=args.replica_id,
         advertise=args.advertise,
         replica_lease_seconds=duration_seconds(args.replica_lease, "--replica-lease"),
+        keepalive_seconds=duration_seconds(args.keepalive, "--keepalive"),
+        trace_exporter=args.trace_exporter,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_ca=args.tls_ca,
+        **federation,
     )
-    logging.basicConfig(level=args.log_level, format=LOG_FORMAT)
+
+
+def web_companions(args: argparse.Namespace) -> list[Callable[[Plane], Companion]]:
+    """The console beside the gRPC server, unless ``--http-listen off``."""
+    from partita.errors import PartitaError
+    from partita.web import WebServer, parse_address
+
+    http_listen = args.http_listen.strip()
+    if http_listen.lower() == "off":
+        return []
     try:
-        asyncio.run(run_site(config, companions=companions))
+        parse_address(http_listen)
+    except PartitaError as exc:
+        raise CliError(f"--http-listen: {exc.message}") from None
+    return [lambda plane: WebServer(plane, http_listen)]
+
+
+def check_tls(args: argparse.Namespace, why: str) -> None:
+    missing = [
+        f"--{n}"
+        for n in ("tls-cert", "tls-key", "tls-ca")
+        if not getattr(args, n.replace("-", "_"))
+    ]
+    if missing:
+        raise CliError(f"{why} needs {', '.join(missing)} (make them with `partita certs`)")
+    for name in ("tls_cert", "tls_key", "tls_ca"):
+        path = getattr(args, name)
+        if not os.path.isfile(path):
+            raise CliError(f"--{name.replace('_', '-')}: no such file {path!r}")
+
+
+def serve(
+    config: Any,
+    log_level: str,
+    what: str,
+    companions: list[Callable[[Plane], Companion]] | None = None,
+) -> int:
+    """Run a plane until SIGTERM or SIGINT."""
+    # The plane is imported here only, so that client commands start fast.
+    from partita.api.server import run_site
+    from partita.errors import PartitaError
+
+    logging.basicConfig(level=log_level, format=LOG_FORMAT)
+    try:
+        asyncio.run(run_site(config, companions=companions or []))
     except KeyboardInterrupt:
         return 0
     except PartitaError as exc:
         raise CliError(exc.message) from None
-    except (OSError, RuntimeError) as exc:
-        raise CliError(f"cannot start the site plane: {exc}", 1) from None
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise CliError(f"cannot start the {what} plane: {exc}", 1) from None
     return 0
+
+
+def site(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    if args.hub:
+        check_tls(args, "--hub")
+        if args.site_id == "local":
+            raise CliError("--hub needs --site-id: the id in this site's certificate")
+    config = plane_config(
+        args,
+        hub=args.hub,
+        reconnect_max_seconds=duration_seconds(args.reconnect_max, "--reconnect-max"),
+    )
+    return serve(config, args.log_level, "site", web_companions(args))
 
 
 def health(args: argparse.Namespace, client: Client, out: Printer) -> int:

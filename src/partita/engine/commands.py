@@ -68,4 +68,25 @@ class ContinueAsNew:
     run_number: int
 
 
-Command = RunStage | EnqueueTask | StartChild | CancelStage | ContinueAsNew
+@dataclass(frozen=True)
+class Dispatch:
+    """Command: keep this remote attempt's dispatch in the outbox (idempotent by
+    ``dispatch_id``) and send it to ``site`` until the site acknowledges it; then report
+    DispatchAccepted, and DispatchClosed with the site's result."""
+
+    run_id: str
+    attempt: int
+    dispatch_id: str
+    site: str
+    campaign: str
+    """A campaign known to the site to run; empty when ``stage`` is set."""
+    version: int
+    stage: dict[str, Any]
+    """The stage to run as a one-stage campaign, in the document's shape (with ``name``)."""
+    inputs: dict[str, Any]
+    headers: dict[str, str]
+    deadline: float | None = None
+    """The hub activation's own deadline, if it has one: the site's activation ends by then."""
+
+
+Command = RunStage | EnqueueTask | StartChild | CancelStage | ContinueAsNew | Dispatch

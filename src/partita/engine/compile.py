@@ -43,6 +43,8 @@ class CompiledStage:
     """Fan-out: the expression giving the items; None for a plain stage."""
     tasks: Template | None = None
     """Symphony: the stage's parallel tasks (a list of task maps); None without tasks."""
+    site: Template | None = None
+    """Federation: the expression giving the site that runs the stage; None: this plane."""
 
     @property
     def fans_out(self) -> bool:
@@ -136,6 +138,13 @@ def compile_campaign(
         contexts = None
         if stage.contexts is not None:
             contexts = template(stage.contexts, f"{where}.contexts")
+        site = None
+        if stage.site is not None:
+            site = template(stage.site, f"{where}.site")
+            if provider == "parallel":
+                violations.append(
+                    FieldViolation(f"{where}.site", "a parallel stage cannot run on a site")
+                )
         violations.extend(_check_shape(key, stage, provider, spec, where))
         if provider == "worker" and not stage.task_queue:
             violations.append(
@@ -156,6 +165,7 @@ def compile_campaign(
                 stage.timeouts or default_timeouts,
                 contexts,
                 tasks,
+                site,
             )
     if violations:
         raise InvalidInputError(violations)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from partita.engine import symphony
+from partita.engine import remote, symphony
 from partita.engine.compile import CompiledStage
 from partita.engine.events import EventType
 from partita.engine.fold import failure_view
@@ -147,7 +147,7 @@ def _maybe_done(step: _Step, run_id: str) -> None:
         r.outputs if r.status is RunStatus.COMPLETED else failure_view(r.error or {})
         for r in started
     ]
-    outputs: Any = results
+    outputs: Any = remote.keyed_by_site(step, parent, started, results)
     if parent.provider == "parallel":
         outputs = {r.stage: result for r, result in zip(started, results, strict=True)}
     step.run_completed(parent, outputs)

@@ -97,9 +97,21 @@ def apply(state: ActivationState, event: Event) -> None:
             state.timers[timer["id"]] = Timer(
                 due=timer["due"], kind=timer["kind"], run_id=run.run_id
             )
+    elif kind is EventType.DISPATCH_SENT:
+        run = _run(state, data["runId"])
+        run.dispatch_id = data["dispatchId"]
+        timer = data.get("timer")
+        if timer:
+            state.timers[timer["id"]] = Timer(
+                due=timer["due"], kind=timer["kind"], run_id=run.run_id
+            )
+    elif kind is EventType.DISPATCH_ACCEPTED:
+        run = _run(state, data["runId"])
+        run.dispatch_accepted = True
+        _drop_timers(state, run.run_id)
     elif kind is EventType.CHILD_STARTED:
         _run(state, data["runId"]).child_started = True
-    elif kind in (EventType.STAGE_TIMED_OUT, EventType.CHILD_CLOSED):
+    elif kind in (EventType.STAGE_TIMED_OUT, EventType.CHILD_CLOSED, EventType.DISPATCH_RESULT):
         pass
     elif kind is EventType.TIMER_FIRED:
         state.timers.pop(data["timerId"], None)
@@ -175,6 +187,9 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     run.worker = ""
     run.child = data.get("child", {}).get("activationId", "")
     run.child_started = False
+    run.site = data.get("site", "")
+    run.dispatch_id = ""
+    run.dispatch_accepted = False
     timer = data.get("timer")
     waiting = run.waiting_for or (
         timer and (run.provider == "delay" or timer.get("kind") == "schedule")

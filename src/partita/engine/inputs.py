@@ -22,6 +22,8 @@ class Start:
     """Continue-as-new: the id under which the previous run is kept."""
     run_number: int = 1
     """Continue-as-new: which run of the activation's chain this is (1 for the first)."""
+    deadline: float | None = None
+    """A dispatch's deadline (from the hub): the activation times out then at the latest."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,28 @@ class ChildClosed:
 
 
 @dataclass(frozen=True)
+class DispatchAccepted:
+    """The site of a remote attempt has persisted its dispatch."""
+
+    run_id: str
+    attempt: int
+    dispatch_id: str
+
+
+@dataclass(frozen=True)
+class DispatchClosed:
+    """The site's local activation of a remote attempt's dispatch has ended."""
+
+    run_id: str
+    attempt: int
+    dispatch_id: str
+    status: str
+    """The local activation's terminal status."""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    failure: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class TimerFired:
     timer_id: str
 
@@ -99,6 +123,8 @@ Input = (
     | TaskLeased
     | ChildStarted
     | ChildClosed
+    | DispatchAccepted
+    | DispatchClosed
     | TimerFired
     | Signal
     | Advance

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import durable, fanout, saga, symphony
+from partita.engine import durable, fanout, remote, saga, symphony
 from partita.engine.commands import (
     CancelStage,
     Command,
@@ -28,6 +28,8 @@ from partita.engine.inputs import (
     Cancel,
     ChildClosed,
     ChildStarted,
+    DispatchAccepted,
+    DispatchClosed,
     Input,
     Signal,
     StageResult,
@@ -112,7 +114,14 @@ class _Step:
             return
         if self.state.status.terminal:
             if isinstance(
-                request, StageResult | TimerFired | TaskLeased | ChildStarted | ChildClosed
+                request,
+                StageResult
+                | TimerFired
+                | TaskLeased
+                | ChildStarted
+                | ChildClosed
+                | DispatchAccepted
+                | DispatchClosed,
             ):
                 return
             raise PreconditionError(
@@ -124,6 +133,10 @@ class _Step:
             durable.task_leased(self, request)
         elif isinstance(request, ChildStarted | ChildClosed):
             durable.child_report(self, request)
+        elif isinstance(request, DispatchAccepted):
+            remote.accepted(self, request)
+        elif isinstance(request, DispatchClosed):
+            remote.closed(self, request)
         elif isinstance(request, TimerFired):
             self.timer_fired(request.timer_id)
         elif isinstance(request, Signal):
@@ -144,6 +157,8 @@ class _Step:
         if stage not in self.campaign.stages:
             raise InvalidInputError.field("start_stage", f"{stage!r} names no stage")
         deadline = self.context.now + spec.timeout.total_seconds() if spec.timeout else None
+        if request.deadline is not None:
+            deadline = request.deadline if deadline is None else min(deadline, request.deadline)
         self.emit(
             EventType.ACTIVATION_STARTED,
             stage,
@@ -171,6 +186,7 @@ class _Step:
             or run.attempt != result.attempt
             or run.provider in ("delay", "wait", "campaign")
             or run.items is not None
+            or run.dispatch_id
         ):
             return  # stale or duplicate: acknowledged, changes nothing
         error = result.error
@@ -222,6 +238,8 @@ class _Step:
                 context=run.context,
                 parent=run.parent,
             )
+        elif timer.kind == "schedule-to-start" and run.dispatch_id:
+            remote.timed_out(self, run)
         elif timer.kind in WORKER_TIMEOUTS:
             which = WORKER_TIMEOUTS[timer.kind]
             self.emit(
@@ -330,7 +348,11 @@ class _Step:
                     schedule=stage.spec.schedule,
                 )
                 return
-            extra = durable.plan(self, stage, run_id, attempt, config)
+            site = remote.site_of(self, stage, env)
+            away = bool(site) and site != self.context.site
+            extra = {} if away else durable.plan(self, stage, run_id, attempt, config)
+            if site:
+                extra["site"] = site
         except (ExpressionError, ValueError) as exc:
             self.emit(EventType.STAGE_STARTED, stage.name, config={}, inputs=None, **base)
             error = {"type": "InvalidStage", "message": str(exc), "nonRetryable": True}
@@ -340,7 +362,13 @@ class _Step:
             EventType.STAGE_STARTED, stage.name, config=config, inputs=inputs, **base, **extra
         )
         run = self._run(run_id)
-        if stage.provider == "wait" and "consumedSignal" in extra:
+        if away:
+            self.emit(
+                EventType.DISPATCH_SENT, stage.name, **remote.plan(self, stage, run_id, attempt)
+            )
+            run = self._run(run_id)
+            self.commands.append(remote.command(self.state, self.campaign, run))
+        elif stage.provider == "wait" and "consumedSignal" in extra:
             self.run_completed(run, dict(self.state.trigger.get("data", {})))
         elif stage.provider == "continue":
             # Its own transition: the runtime answers at once, and continuing (closing this
@@ -534,7 +562,7 @@ class _Step:
 
     def cancel_run(self, run: StageRun) -> None:
         """Tell the runtime to stop a stage run that has just been closed."""
-        if run.provider not in ("delay", "wait") and run.items is None:
+        if (run.provider not in ("delay", "wait") or run.dispatch_id) and run.items is None:
             self.commands.append(CancelStage(run.run_id))
 
     def close(self, status: Status, **data: Any) -> None:
@@ -547,7 +575,9 @@ class _Step:
     def close_now(self, status: Status, **data: Any) -> None:
         """Emit the closing event."""
         for run in self.state.runs:
-            if run.status is RunStatus.RUNNING and run.provider not in ("delay", "wait"):
+            if run.status is RunStatus.RUNNING and (
+                run.provider not in ("delay", "wait") or run.dispatch_id
+            ):
                 self.commands.append(CancelStage(run.run_id, status is Status.TERMINATED))
         stage = "" if status in (Status.CANCELLED, Status.TERMINATED) else self.state.current_stage
         if status is Status.COMPLETED:

@@ -89,6 +89,12 @@ class StageRun(BaseModel):
     """``campaign`` stages: the child activation of the current attempt exists."""
     compensates: str = ""
     """Saga: the run id of the completed stage run this run undoes."""
+    site: str = ""
+    """Federation: the site this attempt runs on (set when the stage has ``site``)."""
+    dispatch_id: str = ""
+    """Federation: the current attempt's dispatch, when it runs on another site."""
+    dispatch_accepted: bool = False
+    """Federation: the site has persisted the current attempt's dispatch."""
     items: list[Any] | None = None
     """A fan-out's own run: its items (contexts, or the names of parallel branches)."""
 

@@ -144,6 +144,9 @@ class StageSpec(Spec):
     """Symphony: given to the stage as its ``__target`` input."""
     triggering_stage: str | None = None
     """Symphony's Kubernetes type has it; informational."""
+    site: str | None = None
+    """Federation: on a hub, the site that runs this stage (an expression allowed, e.g.
+    ``${{ context }}``); empty or this plane's own site id runs it here."""
 
 
 class CampaignSpec(Spec):

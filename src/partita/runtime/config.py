@@ -37,4 +37,25 @@ class PlaneConfig:
     """On PostgreSQL: the address other replicas reach this one at (default: the first TCP
     listen address)."""
     default_namespace: str = "default"
+    federation_listen: str = ""
+    """A hub: where sites dial in (mTLS only); empty for a plane that is not a hub."""
+    hub: str = ""
+    """A site of a hub: the hub's federation address; empty for a standalone site."""
+    tls_cert: str = ""
+    """PEM certificate of this plane: the hub's server certificate, or a site's client one."""
+    tls_key: str = ""
+    """PEM private key of ``tls_cert``."""
+    tls_ca: str = ""
+    """PEM CA that peers' certificates must chain to."""
+    api_tls: bool = False
+    """A hub: serve the public API (``listen``) with mTLS too, clients presenting a certificate
+    from ``tls_ca``."""
+    keepalive_seconds: float = 10.0
+    """Federation: keepalive ping and site heartbeat interval; a link silent for about twice
+    this long is found dead."""
+    trace_exporter: str = "none"
+    """Where OpenTelemetry spans go: ``none``, ``console`` or ``otlp`` (set by the
+    ``OTEL_EXPORTER_OTLP_*`` variables)."""
+    reconnect_max_seconds: float = 30.0
+    """A site: the longest backoff between attempts to reach its hub."""
     extra: dict[str, str] = field(default_factory=dict)

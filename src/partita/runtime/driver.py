@@ -21,6 +21,7 @@ from partita.engine import (
     CompiledCampaign,
     Context,
     ContinueAsNew,
+    Dispatch,
     EnqueueTask,
     Event,
     Input,
@@ -35,14 +36,17 @@ from partita.engine import (
     Transition,
     handle,
 )
+from partita.engine.remote import command as dispatch_command
 from partita.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
+from partita.runtime.dispatches import Dispatches
 from partita.runtime.shared_tasks import SharedTaskQueues, task_row
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
+from partita.runtime.tracing import ActivationTracer
 from partita.runtime.watch import Watchers
 from partita.store import (
     ActivationRow,
@@ -92,6 +96,8 @@ class Driver:
         self.replicas: Replicas | None = None
         """Set when this plane is one of several replicas on a shared database."""
         self.children = Children(self)
+        self.dispatches = Dispatches(self, store, clock)
+        self.tracer = ActivationTracer(config.site_id)
         self._heartbeats: dict[Key, dict[str, float]] = {}
         """Last heartbeat of each leased ``worker`` run, by activation then run id."""
         self.timers = TimerWheel(self._fire_timer, clock)
@@ -122,7 +128,9 @@ class Driver:
             for run in state.runs:
                 if run.status is not RunStatus.RUNNING:
                     continue
-                if run.provider in self._providers or run.provider == "continue":
+                if run.dispatch_id:  # in the outbox already, unless the crash came first
+                    self.dispatches.send(state, dispatch_command(state, campaign, run))
+                elif run.provider in self._providers or run.provider == "continue":
                     self._run_stage(state, campaign, _rerun(state, run.run_id))
                 elif run.provider == "campaign" and run.child:
                     self.children.start(state, _restart_child(run))
@@ -161,6 +169,7 @@ class Driver:
         self._stopping = True
         await self.timers.shutdown()
         await self.children.shutdown()
+        await self.dispatches.shutdown()
         tasks = list(self._runs.values())
         for task in tasks:
             task.cancel()
@@ -403,6 +412,7 @@ class Driver:
             self._heartbeats.pop(key, None)
             if state.parent and state.status is not Status.CONTINUED_AS_NEW:
                 self.children.closed(state)
+            self.dispatches.activation_closed(state)
         else:
             self._open[key] = state
         for timer_id, timer in state.timers.items():
@@ -416,14 +426,19 @@ class Driver:
                 self.tasks.push(_queued(state, command))  # shared queues got it with the write
             elif isinstance(command, StartChild):
                 self.children.start(state, command)
+            elif isinstance(command, Dispatch):
+                self.dispatches.send(state, command)
             elif isinstance(command, CancelStage):
                 task = self._runs.pop((*key, command.run_id), None)
                 if task is not None:
                     task.cancel()
                 run = state.run(command.run_id)
+                if run is not None and run.dispatch_id:
+                    self.dispatches.cancel(run.dispatch_id, terminate=command.terminate)
                 if run is not None and run.child:
                     self.children.stop(state.namespace, run.child, terminate=command.terminate)
         self.watchers.publish(key, transition.events)
+        self.tracer.observe(state, transition.events)
 
     def _call(self, state: ActivationState, command: RunStage) -> StageCall:
         return StageCall(

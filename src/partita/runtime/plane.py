@@ -35,8 +35,10 @@ from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
 from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
+from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import TaskToken, WorkerInfo
+from partita.runtime.tracing import new_traceparent
 from partita.store import ActivationFilter, Page, ReplicaRow, ReplicaStore, Store, open_store
 
 log = logging.getLogger("partita.plane")
@@ -99,6 +101,8 @@ class Plane:
                 on_activation=lambda ns, a: self.driver.watchers.poke((ns, a)),
             )
             self.driver.replicas = self.replicas
+        self.sites = Sites(self.store, clock)  # federation (issue 8)
+        self.dispatches = self.driver.dispatches
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
         self.scheduler = Scheduler(  # schedules (issue 6)
@@ -123,6 +127,7 @@ class Plane:
         by the others at ``advertise`` (default: the config's)."""
         await self.store.open()
         recovered = await self.driver.recover()
+        await self.dispatches.recover()
         if recovered:
             log.info("recovered %d open activations", recovered)
         if self.replicas is not None:
@@ -258,12 +263,15 @@ class Plane:
                 return await self.driver.load(namespace, seen), False
         stored = await self.catalog.get(namespace, campaign, version)
         compiled: CompiledCampaign = self.catalog.compile(stored)
+        headers = dict(headers or {})
+        if "traceparent" not in headers:  # every activation has a trace, passed on downstream
+            headers = {**headers, "traceparent": new_traceparent()}
         request = Start(
             campaign=stored.name,
             version=stored.version,
             inputs=inputs,
             start_stage=start_stage,
-            headers=headers or {},
+            headers=headers,
         )
         return await self.driver.start(
             namespace, activation_id or str(uuid.uuid4()), compiled, request, request_id
@@ -477,6 +485,22 @@ class Plane:
         self._check_running()
         return await self.scheduler.trigger(namespace, schedule_id, overlap)
 
+    # -- federation (issue 8) -----------------------------------------------------------------
+
+    @property
+    def is_hub(self) -> bool:
+        """A hub plane accepts site planes (``--federation-listen``)."""
+        return bool(self.config.federation_listen)
+
+    async def list_sites(
+        self, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[SiteInfo], str]:
+        """The sites this hub knows, by id: linked or not, last seen, dispatches in flight."""
+        page = _page(page_size, page_token, (str,))
+        found = await self.sites.list(page)
+        token = _token((found[-1].site_id,)) if len(found) == page.size else ""
+        return found, token
+
     # -- internals ---------------------------------------------------------------------------
 
     async def _submit(
@@ -501,6 +525,9 @@ class Plane:
         while True:
             try:
                 while await self.store.sweep(self.clock()) > 0:
+                    pass
+                before = self.clock() - self.config.retention_seconds
+                while await self.store.sweep_dispatches(before) > 0:
                     pass
             except Exception:
                 log.exception("retention sweep failed")
@@ -539,4 +566,4 @@ def _token(after: tuple[Any, ...]) -> str:
     return json.dumps(list(after)).encode().hex()
 
 
-__all__ = ["NotFoundError", "Plane", "PlaneConfig", "PlaneState", "WatchItem"]
+__all__ = ["NotFoundError", "Plane", "PlaneConfig", "PlaneState", "SiteInfo", "WatchItem"]

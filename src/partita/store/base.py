@@ -224,6 +224,49 @@ class ReplicaStore(Protocol):
     ) -> None: ...
 
 
+# -- federation (issue 8) --------------------------------------------------------------------
+
+DISPATCH_STATUSES = ("PENDING", "ACCEPTED", "CLOSED", "DONE")
+"""A dispatch row's life: PENDING (the hub has not heard the site's ack), ACCEPTED (the site
+has it), CLOSED (the site has the result, the hub has not acknowledged it), DONE."""
+
+
+@dataclass(frozen=True)
+class DispatchRow:
+    """One dispatch as one side of the link keeps it: the hub's outbox or the site's inbox."""
+
+    role: str
+    """``hub`` (sent to a site) or ``site`` (received from the hub); part of the key."""
+    dispatch_id: str
+    site_id: str
+    """The site the dispatch runs on."""
+    namespace: str
+    activation_id: str
+    """On the hub: the activation of the remote stage. On the site: the local activation."""
+    run_id: str
+    """On the hub: the remote stage run. On the site: empty."""
+    attempt: int
+    message: str
+    """JSON of the dispatch as sent (id, stage or campaign, inputs, headers)."""
+    status: str
+    """One of DISPATCH_STATUSES."""
+    cancel: str
+    """'' or what the hub asked of the site: ``cancel`` or ``terminate``."""
+    result: str
+    """JSON of the result (``{status, outputs, failure}``) once known, else ''."""
+    create_time: float
+    update_time: float
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    """A site a hub has heard from."""
+
+    site_id: str
+    plane_version: str
+    last_seen_time: float
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 
@@ -341,3 +384,38 @@ class Store(Protocol):
 
     async def schedule_actions(self, namespace: str, schedule_id: str) -> list[ScheduleActionRow]:
         """The kept actions of a schedule, oldest first, each with its activation's status."""
+
+    # -- federation (issue 8) ----------------------------------------------------------------
+
+    async def add_dispatch(self, row: DispatchRow) -> tuple[DispatchRow, bool]:
+        """Insert ``row`` unless a dispatch with its role and id exists; then return the stored
+        row and False (how both sides of the link dedupe by dispatch id)."""
+
+    async def get_dispatch(self, role: str, dispatch_id: str) -> DispatchRow | None: ...
+
+    async def update_dispatch(
+        self,
+        role: str,
+        dispatch_id: str,
+        update_time: float,
+        *,
+        status: str | None = None,
+        cancel: str | None = None,
+        result: str | None = None,
+    ) -> DispatchRow | None:
+        """Change the given fields (None: unchanged) of one dispatch and return it; a status
+        never moves back (PENDING < ACCEPTED < CLOSED < DONE: an older one is ignored). None
+        when there is no such dispatch."""
+
+    async def open_dispatches(self, role: str, site_id: str = "") -> list[DispatchRow]:
+        """Dispatches of a role that are not DONE (of one site, unless ``site_id`` is empty),
+        oldest first: what a side resends after a reconnect or a restart."""
+
+    async def sweep_dispatches(self, before: float, limit: int = 500) -> int:
+        """Delete up to ``limit`` DONE dispatches last updated before ``before``."""
+
+    async def save_site(self, row: SiteRow) -> None:
+        """Insert or replace a site."""
+
+    async def list_sites(self, page: Page) -> list[SiteRow]:
+        """Sites by id, after ``page.after`` which is ``(site_id,)``."""

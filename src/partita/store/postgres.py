@@ -30,6 +30,7 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
+from partita.store.postgres_dispatches import PostgresDispatches
 from partita.store.postgres_replicas import (
     ACTIVATIONS_CHANNEL,
     PostgresReplicas,
@@ -86,7 +87,7 @@ class _Op:
         """Set for a plain commit: commits of one batch are written together."""
 
 
-class PostgresStore(PostgresSchedules, PostgresReplicas):
+class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
     """A Store on a PostgreSQL database (``postgresql://`` URL), shared by this site's replicas.
 
     ``replica_id`` names this plane among them: it owns the activations it creates or claims.

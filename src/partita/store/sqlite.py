@@ -26,6 +26,7 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
+from partita.store.sqlite_dispatches import SqliteDispatches
 from partita.store.sqlite_schedules import SqliteSchedules
 
 log = logging.getLogger("partita.store")
@@ -72,7 +73,7 @@ class _Op:
         self.future = future
 
 
-class SqliteStore(SqliteSchedules):
+class SqliteStore(SqliteSchedules, SqliteDispatches):
     """A Store on one SQLite file (``:memory:`` is refused: readers need a shared file)."""
 
     durable_tasks = False

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from partita.v1 import common_pb2 as partita_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpartita/v1/federation.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17partita/v1/common.proto\"\xdb\x01\n\x0e\x43onnectRequest\x12&\n\x05hello\x18\x01 \x01(\x0b\x32\x15.partita.v1.SiteHelloH\x00\x12/\n\x0c\x64ispatch_ack\x18\x02 \x01(\x0b\x32\x17.partita.v1.DispatchAckH\x00\x12\x35\n\x0f\x64ispatch_result\x18\x03 \x01(\x0b\x32\x1a.partita.v1.DispatchResultH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.partita.v1.SiteHeartbeatH\x00\x42\t\n\x07message\"\xd5\x01\n\x0f\x43onnectResponse\x12)\n\x07welcome\x18\x01 \x01(\x0b\x32\x16.partita.v1.HubWelcomeH\x00\x12(\n\x08\x64ispatch\x18\x02 \x01(\x0b\x32\x14.partita.v1.DispatchH\x00\x12+\n\nresult_ack\x18\x03 \x01(\x0b\x32\x15.partita.v1.ResultAckH\x00\x12\x35\n\x0f\x63\x61ncel_dispatch\x18\x04 \x01(\x0b\x32\x1a.partita.v1.CancelDispatchH\x00\x42\t\n\x07message\"3\n\tSiteHello\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x15\n\rplane_version\x18\x02 \x01(\t\"\"\n\x0b\x44ispatchAck\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\"\xa3\x01\n\x0e\x44ispatchResult\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.partita.v1.ActivationStatus\x12(\n\x07outputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12$\n\x07\x66\x61ilure\x18\x04 \x01(\x0b\x32\x13.partita.v1.Failure\"9\n\rSiteHeartbeat\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1c\n\nHubWelcome\x12\x0e\n\x06hub_id\x18\x01 \x01(\t\"\xb8\x02\n\x08\x44ispatch\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12&\n\x05stage\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x06inputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x07headers\x18\x08 \x03(\x0b\x32!.partita.v1.Dispatch.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\tResultAck\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\"5\n\x0e\x43\x61ncelDispatch\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\xa6\x01\n\x04Site\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.partita.v1.SiteState\x12\x32\n\x0elast_seen_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x64ispatches_in_flight\x18\x04 \x01(\x05\x12\x15\n\rplane_version\x18\x05 \x01(\t\"9\n\x10ListSitesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"M\n\x11ListSitesResponse\x12\x1f\n\x05sites\x18\x01 \x03(\x0b\x32\x10.partita.v1.Site\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*^\n\tSiteState\x12\x1a\n\x16SITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14SITE_STATE_CONNECTED\x10\x01\x12\x1b\n\x17SITE_STATE_DISCONNECTED\x10\x02\x32\xa5\x01\n\x11\x46\x65\x64\x65rationService\x12\x46\n\x07\x43onnect\x12\x1a.partita.v1.ConnectRequest\x1a\x1b.partita.v1.ConnectResponse(\x01\x30\x01\x12H\n\tListSites\x12\x1c.partita.v1.ListSitesRequest\x1a\x1d.partita.v1.ListSitesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpartita/v1/federation.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17partita/v1/common.proto\"\xdb\x01\n\x0e\x43onnectRequest\x12&\n\x05hello\x18\x01 \x01(\x0b\x32\x15.partita.v1.SiteHelloH\x00\x12/\n\x0c\x64ispatch_ack\x18\x02 \x01(\x0b\x32\x17.partita.v1.DispatchAckH\x00\x12\x35\n\x0f\x64ispatch_result\x18\x03 \x01(\x0b\x32\x1a.partita.v1.DispatchResultH\x00\x12.\n\theartbeat\x18\x04 \x01(\x0b\x32\x19.partita.v1.SiteHeartbeatH\x00\x42\t\n\x07message\"\xd5\x01\n\x0f\x43onnectResponse\x12)\n\x07welcome\x18\x01 \x01(\x0b\x32\x16.partita.v1.HubWelcomeH\x00\x12(\n\x08\x64ispatch\x18\x02 \x01(\x0b\x32\x14.partita.v1.DispatchH\x00\x12+\n\nresult_ack\x18\x03 \x01(\x0b\x32\x15.partita.v1.ResultAckH\x00\x12\x35\n\x0f\x63\x61ncel_dispatch\x18\x04 \x01(\x0b\x32\x1a.partita.v1.CancelDispatchH\x00\x42\t\n\x07message\"3\n\tSiteHello\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12\x15\n\rplane_version\x18\x02 \x01(\t\"\"\n\x0b\x44ispatchAck\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\"\xa3\x01\n\x0e\x44ispatchResult\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12,\n\x06status\x18\x02 \x01(\x0e\x32\x1c.partita.v1.ActivationStatus\x12(\n\x07outputs\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12$\n\x07\x66\x61ilure\x18\x04 \x01(\x0b\x32\x13.partita.v1.Failure\"9\n\rSiteHeartbeat\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1c\n\nHubWelcome\x12\x0e\n\x06hub_id\x18\x01 \x01(\t\"\xb8\x02\n\x08\x44ispatch\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x03 \x01(\t\x12\x0f\n\x07version\x18\x04 \x01(\x05\x12&\n\x05stage\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\'\n\x06inputs\x18\x06 \x01(\x0b\x32\x17.google.protobuf.Struct\x12,\n\x08\x64\x65\x61\x64line\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x07headers\x18\x08 \x03(\x0b\x32!.partita.v1.Dispatch.HeadersEntry\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\" \n\tResultAck\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\"H\n\x0e\x43\x61ncelDispatch\x12\x13\n\x0b\x64ispatch_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x11\n\tterminate\x18\x03 \x01(\x08\"\xa6\x01\n\x04Site\x12\x0f\n\x07site_id\x18\x01 \x01(\t\x12$\n\x05state\x18\x02 \x01(\x0e\x32\x15.partita.v1.SiteState\x12\x32\n\x0elast_seen_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x64ispatches_in_flight\x18\x04 \x01(\x05\x12\x15\n\rplane_version\x18\x05 \x01(\t\"9\n\x10ListSitesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"M\n\x11ListSitesResponse\x12\x1f\n\x05sites\x18\x01 \x03(\x0b\x32\x10.partita.v1.Site\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*^\n\tSiteState\x12\x1a\n\x16SITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14SITE_STATE_CONNECTED\x10\x01\x12\x1b\n\x17SITE_STATE_DISCONNECTED\x10\x02\x32\xa5\x01\n\x11\x46\x65\x64\x65rationService\x12\x46\n\x07\x43onnect\x12\x1a.partita.v1.ConnectRequest\x1a\x1b.partita.v1.ConnectResponse(\x01\x30\x01\x12H\n\tListSites\x12\x1c.partita.v1.ListSitesRequest\x1a\x1d.partita.v1.ListSitesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_DISPATCH_HEADERSENTRY']._loaded_options = None
   _globals['_DISPATCH_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_SITESTATE']._serialized_start=1624
-  _globals['_SITESTATE']._serialized_end=1718
+  _globals['_SITESTATE']._serialized_start=1643
+  _globals['_SITESTATE']._serialized_end=1737
   _globals['_CONNECTREQUEST']._serialized_start=132
   _globals['_CONNECTREQUEST']._serialized_end=351
   _globals['_CONNECTRESPONSE']._serialized_start=354
@@ -59,13 +59,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESULTACK']._serialized_start=1228
   _globals['_RESULTACK']._serialized_end=1260
   _globals['_CANCELDISPATCH']._serialized_start=1262
-  _globals['_CANCELDISPATCH']._serialized_end=1315
-  _globals['_SITE']._serialized_start=1318
-  _globals['_SITE']._serialized_end=1484
-  _globals['_LISTSITESREQUEST']._serialized_start=1486
-  _globals['_LISTSITESREQUEST']._serialized_end=1543
-  _globals['_LISTSITESRESPONSE']._serialized_start=1545
-  _globals['_LISTSITESRESPONSE']._serialized_end=1622
-  _globals['_FEDERATIONSERVICE']._serialized_start=1721
-  _globals['_FEDERATIONSERVICE']._serialized_end=1886
+  _globals['_CANCELDISPATCH']._serialized_end=1334
+  _globals['_SITE']._serialized_start=1337
+  _globals['_SITE']._serialized_end=1503
+  _globals['_LISTSITESREQUEST']._serialized_start=1505
+  _globals['_LISTSITESREQUEST']._serialized_end=1562
+  _globals['_LISTSITESRESPONSE']._serialized_start=1564
+  _globals['_LISTSITESRESPONSE']._serialized_end=1641
+  _globals['_FEDERATIONSERVICE']._serialized_start=1740
+  _globals['_FEDERATIONSERVICE']._serialized_end=1905
 # @@protoc_insertion_point(module_scope)

@@ -117,12 +117,14 @@ class ResultAck(_message.Message):
     def __init__(self, dispatch_id: _Optional[str] = ...) -> None: ...
 
 class CancelDispatch(_message.Message):
-    __slots__ = ("dispatch_id", "reason")
+    __slots__ = ("dispatch_id", "reason", "terminate")
     DISPATCH_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    TERMINATE_FIELD_NUMBER: _ClassVar[int]
     dispatch_id: str
     reason: str
-    def __init__(self, dispatch_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    terminate: bool
+    def __init__(self, dispatch_id: _Optional[str] = ..., reason: _Optional[str] = ..., terminate: _Optional[bool] = ...) -> None: ...
 
 class Site(_message.Message):
     __slots__ = ("site_id", "state", "last_seen_time", "dispatches_in_flight", "plane_version")

@@ -67,8 +67,10 @@ class FederationServiceServicer:
         answers a DispatchAck, runs it as a local activation, and sends a
         DispatchResult when that activation is terminal. The hub persists the
         result, then answers a ResultAck.
-        3. The hub may send CancelDispatch; the site cancels the local
-        activation and still sends its DispatchResult.
+        3. The hub may send CancelDispatch; the site cancels (or terminates) the
+        local activation and still sends its DispatchResult. A site that never
+        received the dispatch records it as CANCELLED (so that it never runs)
+        and sends that result.
         4. The site sends a SiteHeartbeat periodically; the hub considers a site
         whose stream ended DISCONNECTED.
 

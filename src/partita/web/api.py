@@ -235,38 +235,22 @@ async def get_plane(request: web.Request) -> web.Response:
         {
             "siteId": plane.config.site_id,
             "version": __version__,
-            "hub": callable(getattr(plane, "list_sites", None)),
+            "hub": plane.is_hub,
         }
     )
 
 
 async def list_sites(request: web.Request) -> web.Response:
-    """FederationService.ListSites, on a hub; FAILED_PRECONDITION on any other plane.
-
-    The hook is ``Plane.list_sites(page_size, page_token) -> (sites, next_page_token)``
-    where a site has ``site_id``, ``state`` (``CONNECTED``/``DISCONNECTED``),
-    ``last_seen_time`` (seconds), ``dispatches_in_flight`` and ``plane_version``.
-    """
+    """FederationService.ListSites, on a hub; FAILED_PRECONDITION on any other plane."""
     message = from_query(request, federation_pb2.ListSitesRequest)
-    lister = getattr(_plane(request), "list_sites", None)
-    if not callable(lister):
+    plane = _plane(request)
+    if not plane.is_hub:
         raise PreconditionError("this plane is not a hub: it has no sites")
-    sites, token = await lister(message.page_size, message.page_token)
+    sites, token = await plane.list_sites(message.page_size, message.page_token)
     return json_response(
-        federation_pb2.ListSitesResponse(sites=[_site(s) for s in sites], next_page_token=token)
-    )
-
-
-def _site(value: Any) -> federation_pb2.Site:
-    state = str(getattr(value, "state", "") or "UNSPECIFIED")
-    return federation_pb2.Site(
-        site_id=value.site_id,
-        state=federation_pb2.SiteState.Value(  # type: ignore[arg-type]
-            f"SITE_STATE_{state.rsplit('.', 1)[-1].removeprefix('SITE_STATE_').upper()}"
-        ),
-        last_seen_time=convert.timestamp(getattr(value, "last_seen_time", None)),
-        dispatches_in_flight=int(getattr(value, "dispatches_in_flight", 0)),
-        plane_version=str(getattr(value, "plane_version", "")),
+        federation_pb2.ListSitesResponse(
+            sites=[convert.site(s) for s in sites], next_page_token=token
+        )
     )
 
 

@@ -10,7 +10,8 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from partita.engine import ActivationState, Event, StageRun
 from partita.errors import InvalidInputError
 from partita.model.campaign import Campaign
-from partita.v1 import activation_pb2, campaign_pb2, common_pb2
+from partita.runtime.sites import SiteInfo
+from partita.v1 import activation_pb2, campaign_pb2, common_pb2, federation_pb2
 
 
 def struct(value: dict[str, Any] | None) -> struct_pb2.Struct:
@@ -155,3 +156,16 @@ def _ints(value: Any) -> Any:
     if isinstance(value, list):
         return [_ints(v) for v in value]
     return value
+
+
+def site(info: SiteInfo) -> federation_pb2.Site:
+    """A site as ListSites shows it."""
+    return federation_pb2.Site(
+        site_id=info.site_id,
+        state=federation_pb2.SITE_STATE_CONNECTED
+        if info.connected
+        else federation_pb2.SITE_STATE_DISCONNECTED,
+        last_seen_time=timestamp(info.last_seen_time),
+        dispatches_in_flight=info.dispatches_in_flight,
+        plane_version=info.plane_version,
+    )

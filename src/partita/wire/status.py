@@ -18,7 +18,9 @@ from partita.errors import (
     LimitExceededError,
     NotFoundError,
     PartitaError,
+    PermissionDeniedError,
     PreconditionError,
+    UnauthenticatedError,
     UnavailableError,
 )
 
@@ -33,6 +35,8 @@ STATUS_OF: dict[type[PartitaError], grpc.StatusCode] = {
     ConflictError: grpc.StatusCode.ABORTED,
     LimitExceededError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     UnavailableError: grpc.StatusCode.UNAVAILABLE,
+    UnauthenticatedError: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDeniedError: grpc.StatusCode.PERMISSION_DENIED,
 }
 """Every PartitaError subclass and the status code a client sees for it."""
 
