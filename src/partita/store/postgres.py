@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -38,6 +37,8 @@ from partita.store.postgres_replicas import (
     notify,
 )
 from partita.store.postgres_schedules import PostgresSchedules
+from partita.store.rows import ACTIVATION_COLUMNS, activation_values, campaign_row, schema
+from partita.store.rows import migrations as numbered
 
 log = logging.getLogger("partita.store")
 
@@ -46,26 +47,18 @@ MAX_BATCH = 1024
 MIGRATION_LOCK = 7_600_001
 """Advisory lock held while migrating, so replicas starting together migrate once."""
 
-_ACTIVATION_COLUMNS = (
-    "namespace, id, campaign, version, status, create_time, close_time, last_sequence, snapshot"
-)
 Conn = Any
 """An asyncpg connection (asyncpg ships no type hints)."""
 
 
 def migrations() -> list[tuple[int, str]]:
     """The numbered PostgreSQL migrations, in order."""
-    folder = resources.files("partita.store") / "sql" / "postgres" / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
+    return numbered("postgres/migrations")
 
 
 def schema_sql() -> str:
     """The canonical PostgreSQL schema."""
-    return (resources.files("partita.store") / "sql" / "postgres" / "schema.sql").read_text()
+    return schema("postgres")
 
 
 def is_postgres_url(db: str) -> bool:
@@ -274,7 +267,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
                     request_id,
                 )
                 if seen:
-                    return _campaign(seen), False
+                    return campaign_row(seen), False
             latest = await conn.fetchrow(
                 "SELECT * FROM campaigns WHERE namespace=$1 AND name=$2 "
                 "ORDER BY version DESC LIMIT 1",
@@ -286,7 +279,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
                 and latest["digest"] == row.digest
                 and latest["api_version"] == row.api_version
             ):
-                return _campaign(latest), False
+                return campaign_row(latest), False
             version = latest["version"] + 1 if latest else 1
             inserted = await conn.fetchval(
                 "INSERT INTO campaigns VALUES ($1,$2,$3,$4,$5,$6,$7,$8) "
@@ -331,7 +324,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
                 namespace,
                 name,
             )
-        return _campaign(row) if row else None
+        return campaign_row(row) if row else None
 
     async def list_campaigns(
         self, namespace: str, name_prefix: str, all_versions: bool, page: Page
@@ -356,7 +349,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             int(after_version),
             page.size,
         )
-        return [_campaign(r) for r in rows]
+        return [campaign_row(r) for r in rows]
 
     async def delete_campaign(self, namespace: str, name: str, version: int = 0) -> int:
         async def op(conn: Conn) -> int:
@@ -411,9 +404,9 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
                         f"{other!r} is still open"
                     )
             inserted = await conn.fetchval(
-                f"INSERT INTO activations ({_ACTIVATION_COLUMNS}, expire_time, owner) "
+                f"INSERT INTO activations ({ACTIVATION_COLUMNS}, expire_time, owner) "
                 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT DO NOTHING RETURNING 1",
-                *_activation_values(row),
+                *activation_values(row),
                 write.expire_time,
                 self.replica_id,
             )
@@ -471,9 +464,9 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
                 chain_id,
             )
             await conn.execute(
-                f"INSERT INTO activations ({_ACTIVATION_COLUMNS}, expire_time, owner) "
+                f"INSERT INTO activations ({ACTIVATION_COLUMNS}, expire_time, owner) "
                 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-                *_activation_values(new.row),
+                *activation_values(new.row),
                 new.expire_time,
                 self.replica_id,
             )
@@ -487,7 +480,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
 
     async def get_activation(self, namespace: str, activation_id: str) -> ActivationRow | None:
         row = await self._fetchrow(
-            f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE namespace=$1 AND id=$2",
+            f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE namespace=$1 AND id=$2",
             namespace,
             activation_id,
         )
@@ -521,7 +514,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             t, i = arg(float(page.after[0])), arg(str(page.after[1]))
             clauses.append(f'(create_time < {t} OR (create_time = {t} AND id COLLATE "C" > {i}))')
         rows = await self._fetch(
-            f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE {' AND '.join(clauses)} "
+            f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE {' AND '.join(clauses)} "
             f'ORDER BY create_time DESC, id COLLATE "C" LIMIT {arg(page.size)}',
             *args,
         )
@@ -542,7 +535,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
 
     async def open_activations(self) -> list[ActivationRow]:
         rows = await self._fetch(
-            f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE close_time IS NULL"
+            f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE close_time IS NULL"
         )
         return [ActivationRow(*r) for r in rows]
 
@@ -593,29 +586,11 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
         return await self._pool.fetchval(sql, *args)
 
 
-def _campaign(row: Any) -> CampaignRow:
-    return CampaignRow(*tuple(row)[:7])
-
-
-def _activation_values(row: ActivationRow) -> tuple[Any, ...]:
-    return (
-        row.namespace,
-        row.id,
-        row.campaign,
-        row.version,
-        row.status,
-        row.create_time,
-        row.close_time,
-        row.last_sequence,
-        row.snapshot,
-    )
-
-
 async def _select_activation(
     conn: Conn, namespace: str, activation_id: str
 ) -> ActivationRow | None:
     row = await conn.fetchrow(
-        f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE namespace=$1 AND id=$2",
+        f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE namespace=$1 AND id=$2",
         namespace,
         activation_id,
     )

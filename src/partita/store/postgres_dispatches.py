@@ -6,12 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from partita.store.base import DISPATCH_STATUSES, DispatchRow, Page, SiteRow
+from partita.store.rows import DISPATCH_COLUMNS, dispatch_values
 
 Conn = Any
-_COLUMNS = (
-    "role, dispatch_id, site_id, namespace, activation_id, run_id, attempt, message, status, "
-    "cancel, result, create_time, update_time"
-)
 _RANK = {status: rank for rank, status in enumerate(DISPATCH_STATUSES)}
 
 
@@ -30,15 +27,15 @@ class PostgresDispatches:
     async def add_dispatch(self, row: DispatchRow) -> tuple[DispatchRow, bool]:
         async def op(conn: Conn) -> tuple[DispatchRow, bool]:
             inserted = await conn.fetchval(
-                f"INSERT INTO dispatches ({_COLUMNS}) "
+                f"INSERT INTO dispatches ({DISPATCH_COLUMNS}) "
                 "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) "
                 "ON CONFLICT DO NOTHING RETURNING 1",
-                *_values(row),
+                *dispatch_values(row),
             )
             if inserted:
                 return row, True
             seen = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM dispatches WHERE role=$1 AND dispatch_id=$2",
+                f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=$1 AND dispatch_id=$2",
                 row.role,
                 row.dispatch_id,
             )
@@ -49,7 +46,7 @@ class PostgresDispatches:
 
     async def get_dispatch(self, role: str, dispatch_id: str) -> DispatchRow | None:
         row = await self._fetchrow(
-            f"SELECT {_COLUMNS} FROM dispatches WHERE role=$1 AND dispatch_id=$2",
+            f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=$1 AND dispatch_id=$2",
             role,
             dispatch_id,
         )
@@ -70,7 +67,8 @@ class PostgresDispatches:
 
         async def op(conn: Conn) -> DispatchRow | None:
             found = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM dispatches WHERE role=$1 AND dispatch_id=$2 FOR UPDATE",
+                f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=$1 AND dispatch_id=$2 "
+                "FOR UPDATE",
                 role,
                 dispatch_id,
             )
@@ -100,7 +98,7 @@ class PostgresDispatches:
         return updated
 
     async def open_dispatches(self, role: str, site_id: str = "") -> list[DispatchRow]:
-        sql = f"SELECT {_COLUMNS} FROM dispatches WHERE role=$1 AND status != 'DONE'"
+        sql = f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=$1 AND status != 'DONE'"
         args: tuple[Any, ...] = (role,)
         if site_id:
             sql += " AND site_id=$2"
@@ -143,21 +141,3 @@ class PostgresDispatches:
             page.size,
         )
         return [SiteRow(*r) for r in rows]
-
-
-def _values(row: DispatchRow) -> tuple[Any, ...]:
-    return (
-        row.role,
-        row.dispatch_id,
-        row.site_id,
-        row.namespace,
-        row.activation_id,
-        row.run_id,
-        row.attempt,
-        row.message,
-        row.status,
-        row.cancel,
-        row.result,
-        row.create_time,
-        row.update_time,
-    )

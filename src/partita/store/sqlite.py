@@ -7,7 +7,6 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,8 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
+from partita.store.rows import ACTIVATION_COLUMNS, activation_values, campaign_row, schema
+from partita.store.rows import migrations as numbered
 from partita.store.sqlite_dispatches import SqliteDispatches
 from partita.store.sqlite_schedules import SqliteSchedules
 
@@ -45,24 +46,16 @@ MAX_BATCH = 1024
 """Most operations folded into one transaction by the group commit."""
 
 _OPEN = ",".join(f"'{s}'" for s in OPEN_STATUSES)
-_ACTIVATION_COLUMNS = (
-    "namespace, id, campaign, version, status, create_time, close_time, last_sequence, snapshot"
-)
 
 
 def migrations() -> list[tuple[int, str]]:
-    """The numbered migrations, in order."""
-    folder = resources.files("partita.store") / "sql" / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
-    return sorted(found)
+    """The numbered SQLite migrations, in order."""
+    return numbered("migrations")
 
 
 def schema_sql() -> str:
-    """The canonical schema."""
-    return (resources.files("partita.store") / "sql" / "schema.sql").read_text()
+    """The canonical SQLite schema."""
+    return schema("")
 
 
 class _Op:
@@ -213,14 +206,14 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
                     (row.namespace, request_id),
                 ).fetchone()
                 if seen:
-                    return _campaign(seen), False
+                    return campaign_row(seen), False
             latest = conn.execute(
                 "SELECT * FROM campaigns WHERE namespace=? AND name=? "
                 "ORDER BY version DESC LIMIT 1",
                 (row.namespace, row.name),
             ).fetchone()
             if latest and latest[5] == row.digest and latest[3] == row.api_version:
-                return _campaign(latest), False
+                return campaign_row(latest), False
             version = latest[2] + 1 if latest else 1
             conn.execute(
                 "INSERT INTO campaigns VALUES (?,?,?,?,?,?,?,?)",
@@ -258,7 +251,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
             )
             args = (namespace, name)
         row = await self._fetchone(sql, args)
-        return _campaign(row) if row else None
+        return campaign_row(row) if row else None
 
     async def list_campaigns(
         self, namespace: str, name_prefix: str, all_versions: bool, page: Page
@@ -289,7 +282,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
                 page.size,
             ),
         )
-        return [_campaign(r) for r in rows]
+        return [campaign_row(r) for r in rows]
 
     async def delete_campaign(self, namespace: str, name: str, version: int = 0) -> int:
         def op(conn: sqlite3.Connection) -> int:
@@ -339,9 +332,9 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
                         f"{other[0]!r} is still open"
                     )
             conn.execute(
-                f"INSERT INTO activations ({_ACTIVATION_COLUMNS}, expire_time) "
+                f"INSERT INTO activations ({ACTIVATION_COLUMNS}, expire_time) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (*_activation_values(row), write.expire_time),
+                (*activation_values(row), write.expire_time),
             )
             _append(conn, write)
             return row
@@ -404,9 +397,9 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
             )
             _append(conn, ActivationWrite(row=row, events=closing.events))
             conn.execute(
-                f"INSERT INTO activations ({_ACTIVATION_COLUMNS}, expire_time) "
+                f"INSERT INTO activations ({ACTIVATION_COLUMNS}, expire_time) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (*_activation_values(new.row), new.expire_time),
+                (*activation_values(new.row), new.expire_time),
             )
             _append(conn, new)
 
@@ -414,7 +407,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
 
     async def get_activation(self, namespace: str, activation_id: str) -> ActivationRow | None:
         row = await self._fetchone(
-            f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE namespace=? AND id=?",
+            f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE namespace=? AND id=?",
             (namespace, activation_id),
         )
         return ActivationRow(*row) if row else None
@@ -445,7 +438,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
             clauses.append("(create_time < ? OR (create_time = ? AND id > ?))")
             args.extend([page.after[0], page.after[0], page.after[1]])
         sql = (
-            f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE {' AND '.join(clauses)} "
+            f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE {' AND '.join(clauses)} "
             "ORDER BY create_time DESC, id LIMIT ?"
         )
         rows = await self._fetchall(sql, (*args, page.size))
@@ -463,7 +456,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
 
     async def open_activations(self) -> list[ActivationRow]:
         rows = await self._fetchall(
-            f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE close_time IS NULL", ()
+            f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE close_time IS NULL", ()
         )
         return [ActivationRow(*r) for r in rows]
 
@@ -515,29 +508,11 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-def _campaign(row: Any) -> CampaignRow:
-    return CampaignRow(*row[:7])
-
-
-def _activation_values(row: ActivationRow) -> tuple[Any, ...]:
-    return (
-        row.namespace,
-        row.id,
-        row.campaign,
-        row.version,
-        row.status,
-        row.create_time,
-        row.close_time,
-        row.last_sequence,
-        row.snapshot,
-    )
-
-
 def _select_activation(
     conn: sqlite3.Connection, namespace: str, activation_id: str
 ) -> ActivationRow | None:
     row = conn.execute(
-        f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE namespace=? AND id=?",
+        f"SELECT {ACTIVATION_COLUMNS} FROM activations WHERE namespace=? AND id=?",
         (namespace, activation_id),
     ).fetchone()
     return ActivationRow(*row) if row else None

@@ -7,11 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from partita.store.base import DISPATCH_STATUSES, DispatchRow, Page, SiteRow
+from partita.store.rows import DISPATCH_COLUMNS, dispatch_values
 
-_COLUMNS = (
-    "role, dispatch_id, site_id, namespace, activation_id, run_id, attempt, message, status, "
-    "cancel, result, create_time, update_time"
-)
 _RANK = {status: rank for rank, status in enumerate(DISPATCH_STATUSES)}
 
 
@@ -31,14 +28,14 @@ class SqliteDispatches:
     async def add_dispatch(self, row: DispatchRow) -> tuple[DispatchRow, bool]:
         def op(conn: sqlite3.Connection) -> tuple[DispatchRow, bool]:
             seen = conn.execute(
-                f"SELECT {_COLUMNS} FROM dispatches WHERE role=? AND dispatch_id=?",
+                f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=? AND dispatch_id=?",
                 (row.role, row.dispatch_id),
             ).fetchone()
             if seen:
                 return DispatchRow(*seen), False
             conn.execute(
-                f"INSERT INTO dispatches ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                _values(row),
+                f"INSERT INTO dispatches ({DISPATCH_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                dispatch_values(row),
             )
             return row, True
 
@@ -47,7 +44,7 @@ class SqliteDispatches:
 
     async def get_dispatch(self, role: str, dispatch_id: str) -> DispatchRow | None:
         row = await self._fetchone(
-            f"SELECT {_COLUMNS} FROM dispatches WHERE role=? AND dispatch_id=?",
+            f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=? AND dispatch_id=?",
             (role, dispatch_id),
         )
         return DispatchRow(*row) if row else None
@@ -67,7 +64,7 @@ class SqliteDispatches:
 
         def op(conn: sqlite3.Connection) -> DispatchRow | None:
             found = conn.execute(
-                f"SELECT {_COLUMNS} FROM dispatches WHERE role=? AND dispatch_id=?",
+                f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=? AND dispatch_id=?",
                 (role, dispatch_id),
             ).fetchone()
             if not found:
@@ -95,7 +92,7 @@ class SqliteDispatches:
         return updated
 
     async def open_dispatches(self, role: str, site_id: str = "") -> list[DispatchRow]:
-        sql = f"SELECT {_COLUMNS} FROM dispatches WHERE role=? AND status != 'DONE'"
+        sql = f"SELECT {DISPATCH_COLUMNS} FROM dispatches WHERE role=? AND status != 'DONE'"
         args: tuple[Any, ...] = (role,)
         if site_id:
             sql += " AND site_id=?"
@@ -134,21 +131,3 @@ class SqliteDispatches:
             (after, page.size),
         )
         return [SiteRow(*r) for r in rows]
-
-
-def _values(row: DispatchRow) -> tuple[Any, ...]:
-    return (
-        row.role,
-        row.dispatch_id,
-        row.site_id,
-        row.namespace,
-        row.activation_id,
-        row.run_id,
-        row.attempt,
-        row.message,
-        row.status,
-        row.cancel,
-        row.result,
-        row.create_time,
-        row.update_time,
-    )

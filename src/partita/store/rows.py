@@ -1,0 +1,46 @@
+"""What every backend shares: column lists, rows as values, and the numbered SQL files."""
+
+from __future__ import annotations
+
+from dataclasses import astuple
+from importlib import resources
+from typing import Any
+
+from partita.store.base import ActivationRow, CampaignRow, DispatchRow
+
+ACTIVATION_COLUMNS = (
+    "namespace, id, campaign, version, status, create_time, close_time, last_sequence, snapshot"
+)
+DISPATCH_COLUMNS = (
+    "role, dispatch_id, site_id, namespace, activation_id, run_id, attempt, message, status, "
+    "cancel, result, create_time, update_time"
+)
+
+
+def activation_values(row: ActivationRow) -> tuple[Any, ...]:
+    """The row in ``ACTIVATION_COLUMNS`` order."""
+    return astuple(row)
+
+
+def dispatch_values(row: DispatchRow) -> tuple[Any, ...]:
+    """The row in ``DISPATCH_COLUMNS`` order."""
+    return astuple(row)
+
+
+def campaign_row(found: Any) -> CampaignRow:
+    """A ``campaigns`` row as selected with ``*`` (the request id column left out)."""
+    return CampaignRow(*tuple(found)[:7])
+
+
+def migrations(folder: str) -> list[tuple[int, str]]:
+    """The numbered migrations under ``sql/<folder>``, in order."""
+    found = []
+    for entry in (resources.files("partita.store") / "sql" / folder).iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text()))
+    return sorted(found)
+
+
+def schema(folder: str) -> str:
+    """The canonical schema under ``sql/<folder>``."""
+    return (resources.files("partita.store") / "sql" / folder / "schema.sql").read_text()
