@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from partita.store.base import DISPATCH_STATUSES, DispatchRow, Page, SiteRow
-from partita.store.rows import DISPATCH_COLUMNS, dispatch_values
+from partita.store.base import DispatchRow, Page, SiteRow
+from partita.store.rows import (
+    DISPATCH_COLUMNS,
+    check_dispatch_status,
+    dispatch_changes,
+    dispatch_values,
+)
 
 Conn = Any
-_RANK = {status: rank for rank, status in enumerate(DISPATCH_STATUSES)}
 
 
 class PostgresDispatches:
@@ -62,8 +66,7 @@ class PostgresDispatches:
         cancel: str | None = None,
         result: str | None = None,
     ) -> DispatchRow | None:
-        if status is not None and status not in _RANK:
-            raise ValueError(f"unknown dispatch status {status!r}")
+        check_dispatch_status(status)
 
         async def op(conn: Conn) -> DispatchRow | None:
             found = await conn.fetchrow(
@@ -75,13 +78,7 @@ class PostgresDispatches:
             if not found:
                 return None
             row = DispatchRow(*found)
-            changes: dict[str, Any] = {}
-            if status is not None and _RANK[status] > _RANK[row.status]:
-                changes["status"] = status
-            if cancel is not None:
-                changes["cancel"] = cancel
-            if result is not None:
-                changes["result"] = result
+            changes = dispatch_changes(row, status, cancel, result)
             if not changes:
                 return row
             changes["update_time"] = update_time

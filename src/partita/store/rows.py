@@ -6,7 +6,7 @@ from dataclasses import astuple
 from importlib import resources
 from typing import Any
 
-from partita.store.base import ActivationRow, CampaignRow, DispatchRow
+from partita.store.base import DISPATCH_STATUSES, ActivationRow, CampaignRow, DispatchRow
 
 ACTIVATION_COLUMNS = (
     "namespace, id, campaign, version, status, create_time, close_time, last_sequence, snapshot"
@@ -44,3 +44,25 @@ def migrations(folder: str) -> list[tuple[int, str]]:
 def schema(folder: str) -> str:
     """The canonical schema under ``sql/<folder>``."""
     return (resources.files("partita.store") / "sql" / folder / "schema.sql").read_text()
+
+
+_RANK = {status: rank for rank, status in enumerate(DISPATCH_STATUSES)}
+
+
+def check_dispatch_status(status: str | None) -> None:
+    if status is not None and status not in _RANK:
+        raise ValueError(f"unknown dispatch status {status!r}")
+
+
+def dispatch_changes(
+    row: DispatchRow, status: str | None, cancel: str | None, result: str | None
+) -> dict[str, Any]:
+    """The columns an ``update_dispatch`` changes: a status only moves forward."""
+    changes: dict[str, Any] = {}
+    if status is not None and _RANK[status] > _RANK[row.status]:
+        changes["status"] = status
+    if cancel is not None:
+        changes["cancel"] = cancel
+    if result is not None:
+        changes["result"] = result
+    return changes

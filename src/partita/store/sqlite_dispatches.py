@@ -6,10 +6,13 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from partita.store.base import DISPATCH_STATUSES, DispatchRow, Page, SiteRow
-from partita.store.rows import DISPATCH_COLUMNS, dispatch_values
-
-_RANK = {status: rank for rank, status in enumerate(DISPATCH_STATUSES)}
+from partita.store.base import DispatchRow, Page, SiteRow
+from partita.store.rows import (
+    DISPATCH_COLUMNS,
+    check_dispatch_status,
+    dispatch_changes,
+    dispatch_values,
+)
 
 
 class SqliteDispatches:
@@ -59,8 +62,7 @@ class SqliteDispatches:
         cancel: str | None = None,
         result: str | None = None,
     ) -> DispatchRow | None:
-        if status is not None and status not in _RANK:
-            raise ValueError(f"unknown dispatch status {status!r}")
+        check_dispatch_status(status)
 
         def op(conn: sqlite3.Connection) -> DispatchRow | None:
             found = conn.execute(
@@ -70,13 +72,7 @@ class SqliteDispatches:
             if not found:
                 return None
             row = DispatchRow(*found)
-            changes: dict[str, Any] = {}
-            if status is not None and _RANK[status] > _RANK[row.status]:
-                changes["status"] = status
-            if cancel is not None:
-                changes["cancel"] = cancel
-            if result is not None:
-                changes["result"] = result
+            changes = dispatch_changes(row, status, cancel, result)
             if not changes:
                 return row
             changes["update_time"] = update_time
