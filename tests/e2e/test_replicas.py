@@ -264,3 +264,56 @@ async def _owned_by(channel: grpc.aio.Channel, replica: str, count: int) -> bool
     owned = await _owned(channel)
     alive, owns = owned.get(replica, (False, -1))
     return True if alive and owns == count else None
+
+
+GATED = """
+apiVersion: partita/v1
+kind: Campaign
+metadata: {name: gated}
+spec:
+  firstStage: gate
+  stages:
+    gate: {provider: wait, config: {event: go}, stageSelector: done}
+    done: {provider: noop}
+"""
+
+
+async def test_any_replica_watches_signals_and_cancels_another_ones_activations(
+    replicas: list[PlaneProcess],
+) -> None:
+    owner, other = replicas[0], replicas[1]
+    owner.start()
+    other.start()
+    on_owner, on_other = await owner.channel(), await other.channel()
+    await CG.CampaignServiceStub(on_owner).CreateCampaign(C.CreateCampaignRequest(document=GATED))
+    started = AG.ActivationServiceStub(on_owner)
+    for name in ("g1", "g2"):
+        await started.StartActivation(
+            A.StartActivationRequest(campaign="gated", activation_id=name)
+        )
+    assert (await _owned(on_other))["r0"] == (True, 2)
+
+    stub = AG.ActivationServiceStub(on_other)  # the replica that owns neither
+    watch = stub.WatchActivation(A.WatchActivationRequest(activation_id="g1"))
+    seen: list[str] = []
+
+    async def follow() -> None:
+        async for item in watch:
+            seen.append(common_pb2.EventType.Name(item.event.type))
+
+    following = asyncio.create_task(follow())
+    await stub.SignalActivation(
+        A.SignalActivationRequest(activation_id="g1", event="go", request_id="s1")
+    )
+    await stub.SignalActivation(  # a retry of the same request changes nothing
+        A.SignalActivationRequest(activation_id="g1", event="go", request_id="s1")
+    )
+    await asyncio.wait_for(following, 30)  # the stream ends with the closing event
+    assert seen[-1] == "EVENT_TYPE_ACTIVATION_COMPLETED"
+    assert seen.count("EVENT_TYPE_SIGNAL_RECEIVED") == 1
+
+    cancelled = await stub.CancelActivation(A.CancelActivationRequest(activation_id="g2"))
+    assert cancelled.activation.status == common_pb2.ACTIVATION_STATUS_CANCELLED
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stub.SignalActivation(A.SignalActivationRequest(activation_id="g2", event="go"))
+    assert raised.value.code() is grpc.StatusCode.FAILED_PRECONDITION
