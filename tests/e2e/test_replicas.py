@@ -44,11 +44,13 @@ spec:
       provider: worker
       taskQueue: jobs
       inputs: {n: "${{ inputs.n }}"}
+      timeouts: {startToClose: 10s}  # a lease whose answer was lost (a poll timed out) runs again
       stageSelector: second
     second:
       provider: worker
       taskQueue: jobs
       inputs: {n: "${{ outputs.first.n }}"}
+      timeouts: {startToClose: 10s}
 """
 DELAYED = """
 apiVersion: partita/v1
