@@ -136,19 +136,27 @@ class Child:
 
 
 class Plane(Child):
-    """A ``partita site`` process on a fresh SQLite file in ``workdir``."""
+    """A ``partita site`` process on a fresh SQLite file in ``workdir`` (or on ``db``, e.g. a
+    PostgreSQL URL); ``command="hub"`` starts a hub plane instead."""
 
-    def __init__(self, workdir: Path, name: str = "plane", *extra: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        name: str = "plane",
+        *extra: str,
+        command: str = "site",
+        db: str = "",
+    ) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.db = workdir / f"{name}.db"
+        self.db = db or str(workdir / f"{name}.db")
         argv = [
             *partita_command(),
-            "site",
+            command,
             "--listen",
             self.address,
             "--db",
-            str(self.db),
+            self.db,
             "--log-level",
             "WARNING",
             "--synchronous",

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import federated
 import floors
 from processes import (
     HERE,
@@ -67,8 +68,22 @@ FULL = {
     "m1": 10_000,
     "rtt": 2000,
     "sql": 2000,
+    "w5": 20,
+    "w5_burst": 20,
 }
-QUICK = {"reps": 1, "w1": 50, "w2": 10, "w3": 10, "w4": 200, "m1": 1000, "rtt": 500, "sql": 300}
+QUICK = {
+    "reps": 1,
+    "w1": 50,
+    "w2": 10,
+    "w3": 10,
+    "w4": 200,
+    "m1": 1000,
+    "rtt": 500,
+    "sql": 300,
+    "w5": 5,
+    "w5_burst": 5,
+}
+W5_SITES = (4, 16)
 M1_INFLIGHT = 200
 """M1's client keeps this many StartActivation calls in flight."""
 DISTURBED = 0.05
@@ -358,6 +373,15 @@ class Bench:
             await api.close()
             plane.stop()
 
+    # -- W5 on a hub and its sites ----------------------------------------------------------
+
+    async def run_w5(self) -> None:
+        if not self.wants("W5"):
+            return
+        self.result["workloads"]["W5"] = await federated.run(
+            self.workdir, W5_SITES, self.sizes["w5"], self.sizes["w5_burst"]
+        )
+
     # -- the table ---------------------------------------------------------------------------
 
     def rows(self) -> list[Row]:
@@ -430,8 +454,25 @@ class Bench:
                     (">=", 3000),
                 )
             )
-        if "W5" in self.only:
-            rows.append(pending("W5", "hub + 4, then 16 sites", "needs federation"))
+        for count, r in w.get("W5", {}).items():
+            p50 = r["serial"]["p50_ms"]
+            rows += [
+                measured(
+                    "W5",
+                    f"hub + {count} sites, p50",
+                    p50,
+                    "ms",
+                    (gs["p50_ms"], "gRPC serial p50"),
+                    ("<=", 100) if count == "16" else None,
+                ),
+                measured(
+                    "W5",
+                    f"hub + {count} sites, dispatches/s",
+                    r["concurrent"]["dispatches_per_s"],
+                    "/s",
+                    (gc["per_s"], "gRPC calls/s, 50 in flight"),
+                ),
+            ]
         if "M1" in w:
             m = w["M1"]
             floor = (g["server_rss_mib"], "bare grpc.aio server RSS") if g else None
@@ -482,6 +523,7 @@ async def run(args: argparse.Namespace) -> Bench:
         await bench.measure_floors()
         await bench.run_plane_workloads()
         await bench.run_m1()
+        await bench.run_w5()
         wall = time.perf_counter() - wall0
         others = max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0))
         share = others / (wall * (os.cpu_count() or 1))
