@@ -28,6 +28,7 @@ from typing import Any
 
 import federated
 import floors
+import replicated
 from processes import (
     HERE,
     ROOT,
@@ -58,7 +59,7 @@ from workloads import (
     serial,
 )
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "M1")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "M1", "PG")
 FULL = {
     "reps": 3,
     "w1": 200,
@@ -84,6 +85,7 @@ QUICK = {
     "w5_burst": 5,
 }
 W5_SITES = (4, 16)
+PG_REPLICAS = (1, 2)
 M1_INFLIGHT = 200
 """M1's client keeps this many StartActivation calls in flight."""
 DISTURBED = 0.05
@@ -382,6 +384,20 @@ class Bench:
             self.workdir, W5_SITES, self.sizes["w5"], self.sizes["w5_burst"]
         )
 
+    # -- W1 and W4 on PostgreSQL, one and two replicas ---------------------------------------
+
+    async def run_pg(self) -> None:
+        if not self.wants("PG"):
+            return
+        why = await replicated.available()
+        if why:
+            print(f"PostgreSQL: skipped ({why})", flush=True)
+            self.result["workloads"]["PG"] = {"skipped": why}
+            return
+        self.result["workloads"]["PG"] = await replicated.run(
+            self.workdir, PG_REPLICAS, self.sizes, self.args.concurrency
+        )
+
     # -- the table ---------------------------------------------------------------------------
 
     def rows(self) -> list[Row]:
@@ -454,6 +470,8 @@ class Bench:
                     (">=", 3000),
                 )
             )
+        if "PG" in w:
+            rows += replicated.rows(w["PG"], gc, f["sqlite"])
         for count, r in w.get("W5", {}).items():
             p50 = r["serial"]["p50_ms"]
             rows += [
@@ -523,6 +541,7 @@ async def run(args: argparse.Namespace) -> Bench:
         await bench.measure_floors()
         await bench.run_plane_workloads()
         await bench.run_m1()
+        await bench.run_pg()
         await bench.run_w5()
         wall = time.perf_counter() - wall0
         others = max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0))
