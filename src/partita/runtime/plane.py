@@ -55,7 +55,11 @@ class PlaneState(enum.Enum):
 
 @dataclass(frozen=True)
 class WatchItem:
-    """One event of a watched activation, with the activation's state right after it."""
+    """One event of a watched activation, with the activation's state right after it.
+
+    ``activation`` is the watcher's own state, folded further as the watch goes on: use it
+    (convert it, copy it) before asking for the next item. A copy per event cost about 6 %
+    of the plane's time under W1."""
 
     event: Event
     activation: ActivationState
@@ -371,7 +375,7 @@ class Plane:
                         if live.sequence == state.last_sequence + 1:
                             apply(state, live)
                             if live.sequence > from_sequence:
-                                yield WatchItem(live, state.model_copy(deep=True))
+                                yield WatchItem(live, state)
                             continue
                 # From the store: the history so far, or what another replica wrote (a poke).
                 while True:
@@ -382,7 +386,7 @@ class Plane:
                         event = event_of(row)
                         apply(state, event)
                         if event.sequence > from_sequence:
-                            yield WatchItem(event, state.model_copy(deep=True))
+                            yield WatchItem(event, state)
                     if len(rows) < MAX_PAGE:
                         break
                 caught_up = True
