@@ -403,10 +403,12 @@ class Plane:
         return await self.stage_tasks.poll(namespace, task_queue, identity)
 
     async def complete_stage_task(
-        self, token: bytes, outputs: dict[str, Any], identity: str
-    ) -> None:
+        self, token: bytes, outputs: dict[str, Any], identity: str, next_task_queue: str = ""
+    ) -> LeasedTask | None:
+        """Record a task's outputs; with ``next_task_queue``, also lease the next task waiting
+        there to the same worker (None when none waits)."""
         self._check_running()
-        await self.stage_tasks.complete(token, outputs, identity)
+        return await self.stage_tasks.complete(token, outputs, identity, next_task_queue)
 
     async def fail_stage_task(self, token: bytes, failure: dict[str, Any], identity: str) -> None:
         self._check_running()
