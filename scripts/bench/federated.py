@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 from processes import READY_WITHIN, Plane, cpu_seconds, free_port, self_cpu_seconds
+from report import Row, measured
 from workloads import COMPLETED, Api, Cpu, concurrent, outputs_of, run_tag, serial
 
 from partita.federation.certs import init_ca, issue_hub, issue_site
@@ -49,6 +50,13 @@ DOCUMENT: dict[str, Any] = {
     },
 }
 KEEPALIVE = "5s"
+STARTING = 4
+"""Site planes starting at once."""
+SITE_READY_WITHIN = 120.0
+SITES = (4, 16)
+"""The hub's number of sites, one federation after the other."""
+SIZES = {"full": (20, 20), "quick": (5, 5)}
+"""Activations one after another (p50), then at once (dispatches/s), after a warm-up of 3."""
 
 
 class Federation:
@@ -99,8 +107,16 @@ class Federation:
         return [self.hub, *self.sites]
 
     async def start(self) -> None:
+        """The hub, then the sites, a few at a time (16 Python processes starting at once
+        on 2 busy cores can take longer than a plane's usual start)."""
         await self.hub.start()
-        await asyncio.gather(*(s.start() for s in self.sites))
+        gate = asyncio.Semaphore(STARTING)
+
+        async def start(site: Plane) -> None:
+            async with gate:
+                await site.start(within=SITE_READY_WITHIN)
+
+        await asyncio.gather(*(start(s) for s in self.sites))
         await self.connected()
 
     async def connected(self) -> None:
@@ -144,12 +160,11 @@ async def map_reduce(api: Api, site_ids: list[str], activation_id: str) -> None:
         raise AssertionError(f"{activation_id}: {outputs}")
 
 
-async def run(
-    workdir: Path, counts: tuple[int, ...], serial_n: int, burst_n: int
-) -> dict[str, Any]:
+async def run(workdir: Path, quick: bool) -> dict[str, Any]:
     """W5 on a hub with each number of sites in turn; one result per count."""
+    serial_n, burst_n = SIZES["quick" if quick else "full"]
     found: dict[str, Any] = {}
-    for count in counts:
+    for count in SITES:
         federation = Federation(workdir, count)
         print(f"W5: a hub and {count} sites ...", flush=True)
         try:
@@ -188,3 +203,29 @@ async def measure(federation: Federation, serial_n: int, burst_n: int) -> dict[s
         flush=True,
     )
     return {"sites": count, "serial": lat, "concurrent": burst}
+
+
+def rows(
+    found: dict[str, Any], serial_floor: dict[str, Any], inflight_floor: dict[str, Any]
+) -> list[Row]:
+    """The table's rows: p50 and dispatches/s for each number of sites."""
+    out: list[Row] = []
+    for count, r in found.items():
+        out += [
+            measured(
+                "W5",
+                f"hub + {count} sites, p50",
+                r["serial"]["p50_ms"],
+                "ms",
+                (serial_floor["p50_ms"], "gRPC serial p50"),
+                ("<=", 100) if count == "16" else None,
+            ),
+            measured(
+                "W5",
+                f"hub + {count} sites, dispatches/s",
+                r["concurrent"]["dispatches_per_s"],
+                "/s",
+                (inflight_floor["per_s"], "gRPC calls/s, 50 in flight"),
+            ),
+        ]
+    return out

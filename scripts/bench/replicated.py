@@ -31,6 +31,8 @@ from workloads import (
     serial,
 )
 
+REPLICAS = (1, 2)
+"""Planes on one database, one setup after the other."""
 URL = os.environ.get("PARTITA_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -53,12 +55,10 @@ async def available() -> str:
     return ""
 
 
-async def run(
-    workdir: Path, replica_counts: tuple[int, ...], sizes: dict[str, int], concurrency: int
-) -> dict[str, Any]:
+async def run(workdir: Path, sizes: dict[str, int], concurrency: int) -> dict[str, Any]:
     """W1 and W4 on each number of replicas; one result per count."""
     found: dict[str, Any] = {}
-    for count in replica_counts:
+    for count in REPLICAS:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         await _execute(f"CREATE SCHEMA {schema}")
         sep = "&" if "?" in URL else "?"

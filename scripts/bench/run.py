@@ -69,23 +69,8 @@ FULL = {
     "m1": 10_000,
     "rtt": 2000,
     "sql": 2000,
-    "w5": 20,
-    "w5_burst": 20,
 }
-QUICK = {
-    "reps": 1,
-    "w1": 50,
-    "w2": 10,
-    "w3": 10,
-    "w4": 200,
-    "m1": 1000,
-    "rtt": 500,
-    "sql": 300,
-    "w5": 5,
-    "w5_burst": 5,
-}
-W5_SITES = (4, 16)
-PG_REPLICAS = (1, 2)
+QUICK = {"reps": 1, "w1": 50, "w2": 10, "w3": 10, "w4": 200, "m1": 1000, "rtt": 500, "sql": 300}
 M1_INFLIGHT = 200
 """M1's client keeps this many StartActivation calls in flight."""
 DISTURBED = 0.05
@@ -380,9 +365,7 @@ class Bench:
     async def run_w5(self) -> None:
         if not self.wants("W5"):
             return
-        self.result["workloads"]["W5"] = await federated.run(
-            self.workdir, W5_SITES, self.sizes["w5"], self.sizes["w5_burst"]
-        )
+        self.result["workloads"]["W5"] = await federated.run(self.workdir, self.args.quick)
 
     # -- W1 and W4 on PostgreSQL, one and two replicas ---------------------------------------
 
@@ -395,7 +378,7 @@ class Bench:
             self.result["workloads"]["PG"] = {"skipped": why}
             return
         self.result["workloads"]["PG"] = await replicated.run(
-            self.workdir, PG_REPLICAS, self.sizes, self.args.concurrency
+            self.workdir, self.sizes, self.args.concurrency
         )
 
     # -- the table ---------------------------------------------------------------------------
@@ -472,25 +455,8 @@ class Bench:
             )
         if "PG" in w:
             rows += replicated.rows(w["PG"], gc, f["sqlite"])
-        for count, r in w.get("W5", {}).items():
-            p50 = r["serial"]["p50_ms"]
-            rows += [
-                measured(
-                    "W5",
-                    f"hub + {count} sites, p50",
-                    p50,
-                    "ms",
-                    (gs["p50_ms"], "gRPC serial p50"),
-                    ("<=", 100) if count == "16" else None,
-                ),
-                measured(
-                    "W5",
-                    f"hub + {count} sites, dispatches/s",
-                    r["concurrent"]["dispatches_per_s"],
-                    "/s",
-                    (gc["per_s"], "gRPC calls/s, 50 in flight"),
-                ),
-            ]
+        if "W5" in w:
+            rows += federated.rows(w["W5"], gs, gc)
         if "M1" in w:
             m = w["M1"]
             floor = (g["server_rss_mib"], "bare grpc.aio server RSS") if g else None
