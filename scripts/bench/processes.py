@@ -136,19 +136,27 @@ class Child:
 
 
 class Plane(Child):
-    """A ``partita site`` process on a fresh SQLite file in ``workdir``."""
+    """A ``partita site`` process on a fresh SQLite file in ``workdir`` (or on ``db``, e.g. a
+    PostgreSQL URL); ``command="hub"`` starts a hub plane instead."""
 
-    def __init__(self, workdir: Path, name: str = "plane", *extra: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        name: str = "plane",
+        *extra: str,
+        command: str = "site",
+        db: str = "",
+    ) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.db = workdir / f"{name}.db"
+        self.db = db or str(workdir / f"{name}.db")
         argv = [
             *partita_command(),
-            "site",
+            command,
             "--listen",
             self.address,
             "--db",
-            str(self.db),
+            self.db,
             "--log-level",
             "WARNING",
             "--synchronous",
@@ -159,10 +167,10 @@ class Plane(Child):
         ]
         super().__init__(name, argv, workdir / f"{name}.log")
 
-    async def start(self) -> None:
+    async def start(self, within: float = READY_WITHIN) -> None:
         """Spawn the plane and wait until its health check answers SERVING."""
         self.spawn()
-        deadline = time.monotonic() + READY_WITHIN
+        deadline = time.monotonic() + within
         async with grpc.aio.insecure_channel(self.address) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
@@ -172,7 +180,7 @@ class Plane(Child):
                     if answer.status == health_pb2.HealthCheckResponse.SERVING:
                         return
                 await asyncio.sleep(0.05)
-        raise RuntimeError(f"{self.name} not SERVING within {READY_WITHIN}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} not SERVING within {within}s:\n{self.log_tail()}")
 
 
 class WorkerProcess(Child):

@@ -26,7 +26,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import federated
 import floors
+import replicated
 from processes import (
     HERE,
     ROOT,
@@ -57,7 +59,7 @@ from workloads import (
     serial,
 )
 
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "M1")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "M1", "PG")
 FULL = {
     "reps": 3,
     "w1": 200,
@@ -358,6 +360,27 @@ class Bench:
             await api.close()
             plane.stop()
 
+    # -- W5 on a hub and its sites ----------------------------------------------------------
+
+    async def run_w5(self) -> None:
+        if not self.wants("W5"):
+            return
+        self.result["workloads"]["W5"] = await federated.run(self.workdir, self.args.quick)
+
+    # -- W1 and W4 on PostgreSQL, one and two replicas ---------------------------------------
+
+    async def run_pg(self) -> None:
+        if not self.wants("PG"):
+            return
+        why = await replicated.available()
+        if why:
+            print(f"PostgreSQL: skipped ({why})", flush=True)
+            self.result["workloads"]["PG"] = {"skipped": why}
+            return
+        self.result["workloads"]["PG"] = await replicated.run(
+            self.workdir, self.sizes, self.args.concurrency
+        )
+
     # -- the table ---------------------------------------------------------------------------
 
     def rows(self) -> list[Row]:
@@ -430,8 +453,10 @@ class Bench:
                     (">=", 3000),
                 )
             )
-        if "W5" in self.only:
-            rows.append(pending("W5", "hub + 4, then 16 sites", "needs federation"))
+        if "PG" in w:
+            rows += replicated.rows(w["PG"], gc, f["sqlite"])
+        if "W5" in w:
+            rows += federated.rows(w["W5"], gs, gc)
         if "M1" in w:
             m = w["M1"]
             floor = (g["server_rss_mib"], "bare grpc.aio server RSS") if g else None
@@ -482,6 +507,8 @@ async def run(args: argparse.Namespace) -> Bench:
         await bench.measure_floors()
         await bench.run_plane_workloads()
         await bench.run_m1()
+        await bench.run_pg()
+        await bench.run_w5()
         wall = time.perf_counter() - wall0
         others = max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0))
         share = others / (wall * (os.cpu_count() or 1))

@@ -169,6 +169,9 @@ async def test_delete_refused_while_an_activation_is_open(api: Api) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await api.campaigns.GetCampaign(C.GetCampaignRequest(name="hold"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.aio.AioRpcError) as err:  # h1 started it: gone all the same
+        await api.start("hold", activation_id="h2")
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await api.campaigns.DeleteCampaign(C.DeleteCampaignRequest(name="hold"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND

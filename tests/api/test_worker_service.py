@@ -104,6 +104,54 @@ async def test_a_waiting_poll_is_answered_the_moment_a_task_arrives(api: Api) ->
     assert task is not None and task.activation_id == "x2"
 
 
+async def test_a_completion_brings_back_the_next_waiting_task_leased(api: Api) -> None:
+    await api.create("adder", worker_stage())
+    await api.start("adder", {"a": 1}, activation_id="n1")
+    await api.start("adder", {"a": 2}, activation_id="n2")
+    first = await poll_until(api)
+    answer = await api.workers.CompleteStageTask(
+        W.CompleteStageTaskRequest(
+            task_token=first.task_token,
+            outputs=struct({"sum": 1}),
+            identity="w1",
+            next_task_queue="q",
+        )
+    )
+    assert answer.HasField("next_task")
+    following = answer.next_task
+    assert {first.activation_id, following.activation_id} == {"n1", "n2"}
+    assert following.stage == "work" and following.task_token and following.attempt == 1
+    assert "STAGE_TASK_LEASED" in await events(api, following.activation_id)
+    assert await poll(api) is None  # it left the queue: no one else gets it
+    last = await api.workers.CompleteStageTask(
+        W.CompleteStageTaskRequest(
+            task_token=following.task_token,
+            outputs=struct({"sum": 2}),
+            identity="w1",
+            next_task_queue="q",
+        )
+    )
+    assert not last.HasField("next_task")  # nothing waits: none comes back
+    for activation_id in ("n1", "n2"):
+        done = await api.wait(activation_id)
+        assert done.status == common_pb2.ACTIVATION_STATUS_COMPLETED
+
+
+async def test_a_next_task_needs_the_workers_identity(api: Api) -> None:
+    await api.create("adder", worker_stage())
+    await api.start("adder", {"a": 1}, activation_id="n3")
+    task = await poll_until(api)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await api.workers.CompleteStageTask(
+            W.CompleteStageTaskRequest(
+                task_token=task.task_token, outputs=struct({"sum": 3}), next_task_queue="q"
+            )
+        )
+    assert caught.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in violations(caught.value)] == ["identity"]
+    assert (await api.get("n3")).status == common_pb2.ACTIVATION_STATUS_RUNNING
+
+
 async def test_an_empty_poll_ends_with_no_task(api: Api) -> None:
     assert await poll(api, "nothing-here") is None
 

@@ -7,6 +7,7 @@ from google.protobuf import duration_pb2
 from partita.api.errors import Ctx
 from partita.api.rpc import unary
 from partita.runtime import Plane
+from partita.runtime.stage_tasks import LeasedTask
 from partita.v1 import worker_pb2, worker_pb2_grpc
 from partita.wire import convert
 
@@ -26,36 +27,21 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
         )
         if leased is None:
             return W.PollStageTaskResponse()
-        task = leased.task
-        heartbeat = None
-        if leased.heartbeat_timeout is not None:
-            heartbeat = duration_pb2.Duration()
-            heartbeat.FromNanoseconds(int(leased.heartbeat_timeout * 1e9))
-        return W.PollStageTaskResponse(
-            task=W.StageTask(
-                task_token=leased.token,
-                namespace=task.namespace,
-                task_queue=task.task_queue,
-                task_type=task.task_type,
-                inputs=convert.struct(task.inputs),
-                attempt=task.attempt,
-                activation_id=task.activation_id,
-                campaign=task.campaign,
-                stage=task.stage,
-                headers=task.headers,
-                start_to_close_deadline=convert.timestamp(leased.start_to_close_deadline),
-                heartbeat_timeout=heartbeat,
-            )
-        )
+        return W.PollStageTaskResponse(task=stage_task(leased))
 
     @unary
     async def CompleteStageTask(
         self, request: W.CompleteStageTaskRequest, context: Ctx
     ) -> W.CompleteStageTaskResponse:
-        await self.plane.complete_stage_task(
-            request.task_token, convert.to_dict(request.outputs), request.identity
+        following = await self.plane.complete_stage_task(
+            request.task_token,
+            convert.to_dict(request.outputs),
+            request.identity,
+            request.next_task_queue,
         )
-        return W.CompleteStageTaskResponse()
+        if following is None:
+            return W.CompleteStageTaskResponse()
+        return W.CompleteStageTaskResponse(next_task=stage_task(following))
 
     @unary
     async def FailStageTask(
@@ -89,3 +75,26 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
                 for w in found
             ]
         )
+
+
+def stage_task(leased: LeasedTask) -> W.StageTask:
+    """A leased task as a worker gets it."""
+    task = leased.task
+    heartbeat = None
+    if leased.heartbeat_timeout is not None:
+        heartbeat = duration_pb2.Duration()
+        heartbeat.FromNanoseconds(int(leased.heartbeat_timeout * 1e9))
+    return W.StageTask(
+        task_token=leased.token,
+        namespace=task.namespace,
+        task_queue=task.task_queue,
+        task_type=task.task_type,
+        inputs=convert.struct(task.inputs),
+        attempt=task.attempt,
+        activation_id=task.activation_id,
+        campaign=task.campaign,
+        stage=task.stage,
+        headers=task.headers,
+        start_to_close_deadline=convert.timestamp(leased.start_to_close_deadline),
+        heartbeat_timeout=heartbeat,
+    )

@@ -21,6 +21,14 @@ class Catalog:
         self._store = store
         self._providers = providers
         self._compiled: dict[tuple[str, str, int], CompiledCampaign] = {}
+        self._latest: dict[tuple[str, str], Campaign] = {}
+        """The latest version of each campaign started by name, when this plane is the only
+        writer of its store (SQLite). Replicas on a shared store (``durable_tasks``) read the
+        latest version each time: another replica may have created a newer one."""
+        self._cache_latest = not store.durable_tasks
+        self._changes = 0
+        """Creates and deletes begun or ended: a read that overlapped one does not fill the
+        cache."""
 
     def validate(self, name: str, spec: dict[str, Any], api_version: str) -> CompiledCampaign:
         """Check a spec's structure, expressions and providers; InvalidInputError names each."""
@@ -47,18 +55,36 @@ class Catalog:
             digest=spec_digest(compiled.spec, api_version),
             create_time=time.time(),
         )
-        stored, created = await self._store.create_campaign(row, request_id)
+        self._forget(namespace, name)
+        try:
+            stored, created = await self._store.create_campaign(row, request_id)
+        finally:
+            self._forget(namespace, name)  # a read meanwhile may have filled it with the old
         return _campaign(stored), created
 
     async def get(self, namespace: str, name: str, version: int = 0) -> Campaign:
-        """A stored version; Symphony's ``<root>:<version>`` finds ``<root>-v-<version>``."""
+        """A stored version; Symphony's ``<root>:<version>`` finds ``<root>-v-<version>``.
+
+        The latest version (``version`` 0) of a plain name comes from memory once read, on a
+        plane that is its store's only writer: every create and delete goes through here."""
+        latest = self._cache_latest and not version and ":" not in name
+        if latest and (found := self._latest.get((namespace, name))) is not None:
+            return found
+        changes = self._changes
         row = await self._store.get_campaign(namespace, name, version)
         if row is None and ":" in name:
             row = await self._store.get_campaign(namespace, object_name(name), version)
         if row is None:
             which = f" version {version}" if version else ""
             raise NotFoundError(f"campaign {name!r}{which} not found in namespace {namespace!r}")
-        return _campaign(row)
+        campaign = _campaign(row)
+        if latest and changes == self._changes:
+            self._latest[(namespace, name)] = campaign
+        return campaign
+
+    def _forget(self, namespace: str, name: str) -> None:
+        self._changes += 1
+        self._latest.pop((namespace, name), None)
 
     async def list(
         self, namespace: str, name_prefix: str, all_versions: bool, page: Page
@@ -67,7 +93,11 @@ class Catalog:
         return [_campaign(r) for r in rows]
 
     async def delete(self, namespace: str, name: str, version: int = 0) -> int:
-        deleted = await self._store.delete_campaign(namespace, name, version)
+        self._forget(namespace, name)
+        try:
+            deleted = await self._store.delete_campaign(namespace, name, version)
+        finally:
+            self._forget(namespace, name)
         if not deleted:
             raise NotFoundError(f"campaign {name!r} not found in namespace {namespace!r}")
         for key in [k for k in self._compiled if k[:2] == (namespace, name)]:

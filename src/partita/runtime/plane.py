@@ -55,7 +55,11 @@ class PlaneState(enum.Enum):
 
 @dataclass(frozen=True)
 class WatchItem:
-    """One event of a watched activation, with the activation's state right after it."""
+    """One event of a watched activation, with the activation's state right after it.
+
+    ``activation`` is the watcher's own state, folded further as the watch goes on: use it
+    (convert it, copy it) before asking for the next item. A copy per event cost about 6 %
+    of the plane's time under W1."""
 
     event: Event
     activation: ActivationState
@@ -371,7 +375,7 @@ class Plane:
                         if live.sequence == state.last_sequence + 1:
                             apply(state, live)
                             if live.sequence > from_sequence:
-                                yield WatchItem(live, state.model_copy(deep=True))
+                                yield WatchItem(live, state)
                             continue
                 # From the store: the history so far, or what another replica wrote (a poke).
                 while True:
@@ -382,7 +386,7 @@ class Plane:
                         event = event_of(row)
                         apply(state, event)
                         if event.sequence > from_sequence:
-                            yield WatchItem(event, state.model_copy(deep=True))
+                            yield WatchItem(event, state)
                     if len(rows) < MAX_PAGE:
                         break
                 caught_up = True
@@ -399,10 +403,12 @@ class Plane:
         return await self.stage_tasks.poll(namespace, task_queue, identity)
 
     async def complete_stage_task(
-        self, token: bytes, outputs: dict[str, Any], identity: str
-    ) -> None:
+        self, token: bytes, outputs: dict[str, Any], identity: str, next_task_queue: str = ""
+    ) -> LeasedTask | None:
+        """Record a task's outputs; with ``next_task_queue``, also lease the next task waiting
+        there to the same worker (None when none waits)."""
         self._check_running()
-        await self.stage_tasks.complete(token, outputs, identity)
+        return await self.stage_tasks.complete(token, outputs, identity, next_task_queue)
 
     async def fail_stage_task(self, token: bytes, failure: dict[str, Any], identity: str) -> None:
         self._check_running()

@@ -94,13 +94,38 @@ class StageTasks:
             heartbeat_timeout=run.heartbeat_timeout,
         )
 
-    async def complete(self, token: bytes, outputs: dict[str, Any], identity: str) -> None:
-        """Record an attempt's outputs; a stale or duplicate token changes nothing."""
+    async def complete(
+        self, token: bytes, outputs: dict[str, Any], identity: str, next_task_queue: str = ""
+    ) -> LeasedTask | None:
+        """Record an attempt's outputs; a stale or duplicate token changes nothing.
+
+        With ``next_task_queue``, then lease the next task waiting in that queue (of the
+        token's namespace) to ``identity``, without waiting for one: the worker saves a poll.
+        """
         self._check_payload("outputs", outputs)
+        if next_task_queue:
+            check_name("next_task_queue", next_task_queue)
+            check_name("identity", identity)
         parsed = TaskToken.decode(token)
         await self._result(
             parsed, identity, StageResult(parsed.run_id, parsed.attempt, outputs=outputs)
         )
+        if not next_task_queue:
+            return None
+        return await self.take(parsed.namespace, next_task_queue, identity)
+
+    async def take(self, namespace: str, task_queue: str, identity: str) -> LeasedTask | None:
+        """The task waiting first in ``task_queue``, leased to ``identity``; None when none
+        waits now."""
+        worker = self.workers.seen(namespace, identity, task_queue)
+        try:
+            while (task := await self._driver.tasks.pop(namespace, task_queue, 0)) is not None:
+                leased = await self._lease(task, identity, worker)
+                if leased is not None:
+                    return leased
+            return None
+        finally:
+            worker.last_seen = self._clock()
 
     async def fail(self, token: bytes, failure: dict[str, Any], identity: str) -> None:
         """Record an attempt's failure; the retry policy decides what follows."""

@@ -28,7 +28,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from partita.v1 import common_pb2 as partita_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17partita/v1/worker.proto\x12\npartita.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17partita/v1/common.proto\"\xe3\x03\n\tStageTask\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x12\n\ntask_queue\x18\x03 \x01(\t\x12\x11\n\ttask_type\x18\x04 \x01(\t\x12\'\n\x06inputs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x15\n\ractivation_id\x18\x07 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x08 \x01(\t\x12\r\n\x05stage\x18\t \x01(\t\x12\x33\n\x07headers\x18\n \x03(\x0b\x32\".partita.v1.StageTask.HeadersEntry\x12>\n\x1aschedule_to_close_deadline\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x17start_to_close_deadline\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x11heartbeat_timeout\x18\r \x01(\x0b\x32\x19.google.protobuf.Duration\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"|\n\x06Worker\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x13\n\x0btask_queues\x18\x02 \x03(\t\x12\x32\n\x0elast_seen_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0ftasks_in_flight\x18\x04 \x01(\x05\"O\n\x14PollStageTaskRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\"<\n\x15PollStageTaskResponse\x12#\n\x04task\x18\x01 \x01(\x0b\x32\x15.partita.v1.StageTask\"j\n\x18\x43ompleteStageTaskRequest\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12(\n\x07outputs\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08identity\x18\x03 \x01(\t\"\x1b\n\x19\x43ompleteStageTaskResponse\"b\n\x14\x46\x61ilStageTaskRequest\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12$\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x13.partita.v1.Failure\x12\x10\n\x08identity\x18\x03 \x01(\t\"\x17\n\x15\x46\x61ilStageTaskResponse\"k\n\x19HeartbeatStageTaskRequest\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12(\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08identity\x18\x03 \x01(\t\"6\n\x1aHeartbeatStageTaskResponse\x12\x18\n\x10\x63\x61ncel_requested\x18\x01 \x01(\x08\"b\n\x12ListWorkersRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"S\n\x13ListWorkersResponse\x12#\n\x07workers\x18\x01 \x03(\x0b\x32\x12.partita.v1.Worker\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd2\x03\n\rWorkerService\x12T\n\rPollStageTask\x12 .partita.v1.PollStageTaskRequest\x1a!.partita.v1.PollStageTaskResponse\x12`\n\x11\x43ompleteStageTask\x12$.partita.v1.CompleteStageTaskRequest\x1a%.partita.v1.CompleteStageTaskResponse\x12T\n\rFailStageTask\x12 .partita.v1.FailStageTaskRequest\x1a!.partita.v1.FailStageTaskResponse\x12\x63\n\x12HeartbeatStageTask\x12%.partita.v1.HeartbeatStageTaskRequest\x1a&.partita.v1.HeartbeatStageTaskResponse\x12N\n\x0bListWorkers\x12\x1e.partita.v1.ListWorkersRequest\x1a\x1f.partita.v1.ListWorkersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17partita/v1/worker.proto\x12\npartita.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17partita/v1/common.proto\"\xe3\x03\n\tStageTask\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12\x11\n\tnamespace\x18\x02 \x01(\t\x12\x12\n\ntask_queue\x18\x03 \x01(\t\x12\x11\n\ttask_type\x18\x04 \x01(\t\x12\'\n\x06inputs\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\x05\x12\x15\n\ractivation_id\x18\x07 \x01(\t\x12\x10\n\x08\x63\x61mpaign\x18\x08 \x01(\t\x12\r\n\x05stage\x18\t \x01(\t\x12\x33\n\x07headers\x18\n \x03(\x0b\x32\".partita.v1.StageTask.HeadersEntry\x12>\n\x1aschedule_to_close_deadline\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12;\n\x17start_to_close_deadline\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x11heartbeat_timeout\x18\r \x01(\x0b\x32\x19.google.protobuf.Duration\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"|\n\x06Worker\x12\x10\n\x08identity\x18\x01 \x01(\t\x12\x13\n\x0btask_queues\x18\x02 \x03(\t\x12\x32\n\x0elast_seen_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0ftasks_in_flight\x18\x04 \x01(\x05\"O\n\x14PollStageTaskRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x10\n\x08identity\x18\x03 \x01(\t\"<\n\x15PollStageTaskResponse\x12#\n\x04task\x18\x01 \x01(\x0b\x32\x15.partita.v1.StageTask\"\x83\x01\n\x18\x43ompleteStageTaskRequest\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12(\n\x07outputs\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x17\n\x0fnext_task_queue\x18\x04 \x01(\t\"E\n\x19\x43ompleteStageTaskResponse\x12(\n\tnext_task\x18\x01 \x01(\x0b\x32\x15.partita.v1.StageTask\"b\n\x14\x46\x61ilStageTaskRequest\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12$\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x13.partita.v1.Failure\x12\x10\n\x08identity\x18\x03 \x01(\t\"\x17\n\x15\x46\x61ilStageTaskResponse\"k\n\x19HeartbeatStageTaskRequest\x12\x12\n\ntask_token\x18\x01 \x01(\x0c\x12(\n\x07\x64\x65tails\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x10\n\x08identity\x18\x03 \x01(\t\"6\n\x1aHeartbeatStageTaskResponse\x12\x18\n\x10\x63\x61ncel_requested\x18\x01 \x01(\x08\"b\n\x12ListWorkersRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x12\n\ntask_queue\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"S\n\x13ListWorkersResponse\x12#\n\x07workers\x18\x01 \x03(\x0b\x32\x12.partita.v1.Worker\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xd2\x03\n\rWorkerService\x12T\n\rPollStageTask\x12 .partita.v1.PollStageTaskRequest\x1a!.partita.v1.PollStageTaskResponse\x12`\n\x11\x43ompleteStageTask\x12$.partita.v1.CompleteStageTaskRequest\x1a%.partita.v1.CompleteStageTaskResponse\x12T\n\rFailStageTask\x12 .partita.v1.FailStageTaskRequest\x1a!.partita.v1.FailStageTaskResponse\x12\x63\n\x12HeartbeatStageTask\x12%.partita.v1.HeartbeatStageTaskRequest\x1a&.partita.v1.HeartbeatStageTaskResponse\x12N\n\x0bListWorkers\x12\x1e.partita.v1.ListWorkersRequest\x1a\x1f.partita.v1.ListWorkersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,22 +47,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POLLSTAGETASKREQUEST']._serialized_end=850
   _globals['_POLLSTAGETASKRESPONSE']._serialized_start=852
   _globals['_POLLSTAGETASKRESPONSE']._serialized_end=912
-  _globals['_COMPLETESTAGETASKREQUEST']._serialized_start=914
-  _globals['_COMPLETESTAGETASKREQUEST']._serialized_end=1020
-  _globals['_COMPLETESTAGETASKRESPONSE']._serialized_start=1022
-  _globals['_COMPLETESTAGETASKRESPONSE']._serialized_end=1049
-  _globals['_FAILSTAGETASKREQUEST']._serialized_start=1051
-  _globals['_FAILSTAGETASKREQUEST']._serialized_end=1149
-  _globals['_FAILSTAGETASKRESPONSE']._serialized_start=1151
-  _globals['_FAILSTAGETASKRESPONSE']._serialized_end=1174
-  _globals['_HEARTBEATSTAGETASKREQUEST']._serialized_start=1176
-  _globals['_HEARTBEATSTAGETASKREQUEST']._serialized_end=1283
-  _globals['_HEARTBEATSTAGETASKRESPONSE']._serialized_start=1285
-  _globals['_HEARTBEATSTAGETASKRESPONSE']._serialized_end=1339
-  _globals['_LISTWORKERSREQUEST']._serialized_start=1341
-  _globals['_LISTWORKERSREQUEST']._serialized_end=1439
-  _globals['_LISTWORKERSRESPONSE']._serialized_start=1441
-  _globals['_LISTWORKERSRESPONSE']._serialized_end=1524
-  _globals['_WORKERSERVICE']._serialized_start=1527
-  _globals['_WORKERSERVICE']._serialized_end=1993
+  _globals['_COMPLETESTAGETASKREQUEST']._serialized_start=915
+  _globals['_COMPLETESTAGETASKREQUEST']._serialized_end=1046
+  _globals['_COMPLETESTAGETASKRESPONSE']._serialized_start=1048
+  _globals['_COMPLETESTAGETASKRESPONSE']._serialized_end=1117
+  _globals['_FAILSTAGETASKREQUEST']._serialized_start=1119
+  _globals['_FAILSTAGETASKREQUEST']._serialized_end=1217
+  _globals['_FAILSTAGETASKRESPONSE']._serialized_start=1219
+  _globals['_FAILSTAGETASKRESPONSE']._serialized_end=1242
+  _globals['_HEARTBEATSTAGETASKREQUEST']._serialized_start=1244
+  _globals['_HEARTBEATSTAGETASKREQUEST']._serialized_end=1351
+  _globals['_HEARTBEATSTAGETASKRESPONSE']._serialized_start=1353
+  _globals['_HEARTBEATSTAGETASKRESPONSE']._serialized_end=1407
+  _globals['_LISTWORKERSREQUEST']._serialized_start=1409
+  _globals['_LISTWORKERSREQUEST']._serialized_end=1507
+  _globals['_LISTWORKERSRESPONSE']._serialized_start=1509
+  _globals['_LISTWORKERSRESPONSE']._serialized_end=1592
+  _globals['_WORKERSERVICE']._serialized_start=1595
+  _globals['_WORKERSERVICE']._serialized_end=2061
 # @@protoc_insertion_point(module_scope)

@@ -78,18 +78,22 @@ class PollStageTaskResponse(_message.Message):
     def __init__(self, task: _Optional[_Union[StageTask, _Mapping]] = ...) -> None: ...
 
 class CompleteStageTaskRequest(_message.Message):
-    __slots__ = ("task_token", "outputs", "identity")
+    __slots__ = ("task_token", "outputs", "identity", "next_task_queue")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_FIELD_NUMBER: _ClassVar[int]
+    NEXT_TASK_QUEUE_FIELD_NUMBER: _ClassVar[int]
     task_token: bytes
     outputs: _struct_pb2.Struct
     identity: str
-    def __init__(self, task_token: _Optional[bytes] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., identity: _Optional[str] = ...) -> None: ...
+    next_task_queue: str
+    def __init__(self, task_token: _Optional[bytes] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., identity: _Optional[str] = ..., next_task_queue: _Optional[str] = ...) -> None: ...
 
 class CompleteStageTaskResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("next_task",)
+    NEXT_TASK_FIELD_NUMBER: _ClassVar[int]
+    next_task: StageTask
+    def __init__(self, next_task: _Optional[_Union[StageTask, _Mapping]] = ...) -> None: ...
 
 class FailStageTaskRequest(_message.Message):
     __slots__ = ("task_token", "failure", "identity")

@@ -62,21 +62,20 @@ def describe(error: grpc.RpcError) -> str:
 
 async def report(
     method: Callable[..., Any], request: Any, what: str, *, attempts: int
-) -> grpc.aio.AioRpcError | None:
-    """Send a report, retrying transient failures; the last error (logged) when it did not
-    get through, else None.
+) -> tuple[Any, grpc.aio.AioRpcError | None]:
+    """Send a report, retrying transient failures: (the answer, None) when it got through,
+    else (None, the last error, logged).
 
     A report that never arrives is not lost work: the task's lease expires and the plane
     retries the attempt per the stage's retry policy.
     """
     for attempt in range(1, attempts + 1):
         try:
-            await method(request, timeout=CALL_TIMEOUT)
-            return None
+            return await method(request, timeout=CALL_TIMEOUT), None
         except grpc.aio.AioRpcError as error:
             if error.code() not in TRANSIENT or attempt == attempts:
                 logger.warning("could not report %s: %s", what, describe(error))
-                return error
+                return None, error
             logger.debug("reporting %s failed (%s); retrying", what, describe(error))
             await asyncio.sleep(backoff(attempt, maximum=2.0))
-    return None
+    return None, None

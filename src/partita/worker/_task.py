@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -41,8 +42,14 @@ class TaskRun:
         identity: str,
         heartbeat_interval: float | None,
         handled: list[str],
+        next_task: Callable[[], str] | None = None,
+        on_next: Callable[[worker_pb2.StageTask], None] | None = None,
     ) -> None:
+        """``next_task``: the task queue from which the completion should also bring back the
+        next task ("" for none); ``on_next`` runs that task when the plane sends one."""
         self.task = task
+        self._next_task = next_task
+        self._on_next = on_next
         self.info = task_info(task)
         self._handler = handler
         self._stub = stub
@@ -109,13 +116,18 @@ class TaskRun:
             await self._fail(failure("InvalidOutputs", message, non_retryable=True))
             return
         request = worker_pb2.CompleteStageTaskRequest(
-            task_token=self.task.task_token, outputs=result_struct, identity=self._identity
+            task_token=self.task.task_token,
+            outputs=result_struct,
+            identity=self._identity,
+            next_task_queue=self._next_task() if self._next_task is not None else "",
         )
-        error = await report(
+        answer, error = await report(
             self._stub.CompleteStageTask, request, f"{self.name} done", attempts=REPORT_ATTEMPTS
         )
         if error is None:
             logger.debug("%s: completed", self.name)
+            if answer is not None and answer.HasField("next_task") and self._on_next is not None:
+                self._on_next(answer.next_task)
         elif error.code() is grpc.StatusCode.INVALID_ARGUMENT:
             # The plane refuses these outputs (e.g. too large): retrying will not change that.
             refused = f"the plane refused the outputs: {error.details()}"

@@ -217,13 +217,19 @@ class Worker:
             await asyncio.wait({self._poller})
         if self._running:
             logger.info("waiting up to %gs for %d task(s) to finish", grace, len(self._running))
+        deadline = asyncio.get_running_loop().time() + grace
+        # A completion sent just before the shutdown may still bring back a next task: the
+        # loop waits for it too, within the same grace.
+        while self._running:
             late = set(self._running)
-            if grace > 0:
-                _, late = await asyncio.wait(late, timeout=grace)
+            left = deadline - asyncio.get_running_loop().time()
+            if left > 0:
+                _, late = await asyncio.wait(late, timeout=left)
             if late:
                 for task in late:
                     task.cancel()
                 await asyncio.wait(late, timeout=SHUTDOWN_REPORT_WINDOW)
+                break
         await self._close()
         logger.info("worker %s stopped", self.identity)
 
@@ -300,10 +306,17 @@ class Worker:
             self.identity,
             self.heartbeat_interval,
             handled=sorted(self._handlers),
+            next_task=self._next_task_queue,
+            on_next=self._launch,
         )
         running = asyncio.create_task(run.execute(), name=f"partita-task {run.name}")
         self._running.add(running)
         running.add_done_callback(self._finished)
+
+    def _next_task_queue(self) -> str:
+        """Where a completion asks for the next task: the slot it frees goes to that task at
+        once (a poll saved); none while shutting down."""
+        return "" if self._stopping.is_set() else self.task_queue
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
