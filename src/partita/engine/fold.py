@@ -280,7 +280,7 @@ def fork(state: ActivationState) -> ActivationState:
     copy = state.model_copy()
     copy.runs = list(state.runs)
     index = state._index
-    if index is not None and index.runs is state.runs:
+    if index.runs is state.runs:
         copied = copy._index = RunIndex(copy.runs)
         copied.positions = dict(index.positions)
         copied.indexed = index.indexed

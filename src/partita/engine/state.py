@@ -135,7 +135,7 @@ class RunIndex:
 
     __slots__ = ("indexed", "positions", "runs")
 
-    def __init__(self, runs: list[StageRun]) -> None:
+    def __init__(self, runs: list[StageRun] | None) -> None:
         self.runs = runs
         self.positions: dict[str, int] = {}
         self.indexed = 0
@@ -186,7 +186,7 @@ class ActivationState(BaseModel):
     headers: dict[str, str] = {}
     """Trace context of the request that started the activation; passed on to stage tasks."""
 
-    _index: RunIndex | None = PrivateAttr(default=None)
+    _index: RunIndex = PrivateAttr(default_factory=lambda: RunIndex(None))
 
     def position(self, run_id: str) -> int | None:
         """Where the (last) stage run with this id is in ``runs``, if any.
@@ -197,7 +197,7 @@ class ActivationState(BaseModel):
         """
         runs = self.runs
         index = self._index
-        if index is None or index.runs is not runs:
+        if index.runs is not runs:
             index = self._index = RunIndex(runs)
         found = index.positions.get(run_id)
         fresh = index.indexed == len(runs) or all(
