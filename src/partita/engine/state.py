@@ -200,9 +200,7 @@ class ActivationState(BaseModel):
         if index.runs is not runs:
             index = self._index = RunIndex(runs)
         found = index.positions.get(run_id)
-        fresh = index.indexed == len(runs) or all(
-            r.run_id != run_id for r in runs[index.indexed :]
-        )
+        fresh = index.indexed == len(runs) or all(r.run_id != run_id for r in runs[index.indexed :])
         if found is not None and found < len(runs) and runs[found].run_id == run_id and fresh:
             return found
         if found is not None or index.indexed > len(runs):
