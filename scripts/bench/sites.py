@@ -11,7 +11,7 @@ acknowledged again (sites dedupe by dispatch id), so each dispatch runs once her
 
 Control lines on stdin (answers are JSON lines on stdout):
 
-    drop SHARE      cut SHARE (0..1) of the links and keep them down
+    drop SHARE      cut SHARE (0..1) of the links (the first ones) and keep them down
     restore         let every dropped link dial again
     stats           print the counters now
     quit            close every link and exit
@@ -93,10 +93,20 @@ class Fleet:
 class Link:
     """One simulated site's link to the hub."""
 
-    def __init__(self, fleet: Fleet, hub: str, site_id: str, certs: Path, keepalive: float):
+    def __init__(
+        self,
+        fleet: Fleet,
+        hub: str,
+        site_id: str,
+        certs: Path,
+        keepalive: float,
+        claim: str = "",
+    ):
         self.fleet = fleet
         self.hub = hub
         self.site_id = site_id
+        self.claim = claim or site_id
+        """The id said in the hello (another site's, for an impostor)."""
         self.keepalive = keepalive
         ca = (certs / "ca.pem").read_bytes()
         self.credentials = grpc.ssl_channel_credentials(
@@ -165,7 +175,7 @@ class Link:
             ("grpc.http2.max_pings_without_data", 0),
         ]
         queue: asyncio.Queue[F.ConnectRequest | None] = asyncio.Queue()
-        hello = F.SiteHello(site_id=self.site_id, plane_version=f"{__version__}-sim")
+        hello = F.SiteHello(site_id=self.claim, plane_version=f"{__version__}-sim")
         queue.put_nowait(F.ConnectRequest(hello=hello))
         beats: asyncio.Task[None] | None = None
         async with grpc.aio.secure_channel(self.hub, self.credentials, options=options) as ch:
@@ -307,7 +317,11 @@ async def _tick(fleet: Fleet, links: list[Link], every: float) -> None:
 async def main_async(args: argparse.Namespace) -> None:
     ids = site_ids(args.prefix, args.first, args.sites)
     fleet = Fleet(args.delay, args.failure_rate, args.seed)
-    links = [Link(fleet, args.hub, site_id, args.certs, args.keepalive) for site_id in ids]
+    claims = ids[1:] + ids[:1] if args.impostor else ids
+    links = [
+        Link(fleet, args.hub, site_id, args.certs, args.keepalive, claim)
+        for site_id, claim in zip(ids, claims, strict=True)
+    ]
     emit({"event": "ready", "links": len(links)})
     for index, link in enumerate(links):
         link.start()
@@ -339,6 +353,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--stats-every", type=float, default=0.0, help="print stats every N s")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--impostor",
+        action="store_true",
+        help="each link says hello as the next site (with its own certificate): the hub "
+        "must refuse them all",
+    )
     return p.parse_args(argv)
 
 
