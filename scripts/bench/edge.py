@@ -405,6 +405,7 @@ async def idle_rss(args: argparse.Namespace, workdir: Path, count: int) -> dict[
 
 
 async def run_w6(args: argparse.Namespace) -> dict[str, Any]:
+    print(f"W6: a hub and {args.sites} simulated sites ...", flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="partita-w6-"))
     out: dict[str, Any] = {"workdir": str(workdir)}
     small = min(1000, args.sites)
@@ -414,6 +415,67 @@ async def run_w6(args: argparse.Namespace) -> dict[str, Any]:
         (sub / "certs").mkdir()
         out["idle_small"] = await idle_rss(args, sub, small)
     out["main"] = await measure(args, workdir)
+    return out
+
+
+NAME = "W6"
+
+
+def rows(result: dict[str, Any] | None) -> list[Any]:
+    """W6's lines of ``make bench``'s table (the machine's load average in each note)."""
+    from report import measured
+
+    if not result:
+        return []
+    m = result["main"]
+    n = m["sites"]
+    out = []
+    small = result.get("idle_small")
+    if small:
+        out.append(
+            measured(NAME, f"hub RSS, {small['links']} idle links", small["hub_rss_mb"], "MB")
+        )
+    out += [
+        measured(
+            NAME,
+            f"hub RSS, {n} idle links",
+            m[f"hub_rss_mb_{n}_idle"],
+            "MB",
+            target=("<=", 2048),
+            note=f"load {m['connect_load']}",
+        ),
+        measured(
+            NAME,
+            f"{n} sites connect from cold",
+            m["connect_s"],
+            "s",
+            target=("<=", 300),
+            note=f"load {m['connect_load']}",
+        ),
+        measured(
+            NAME,
+            f"{n}-site map-reduce, total",
+            m["mapreduce_total_s"],
+            "s",
+            target=("<=", 60),
+            note=f"{m['mapreduce_status']}; load {m['mapreduce_load']}",
+        ),
+        measured(
+            NAME,
+            f"{n}-site map-reduce, p50 dispatch",
+            m["mapreduce_p50_dispatch_ms"],
+            "ms",
+            note=f"load {m['mapreduce_load']}",
+        ),
+        measured(
+            NAME,
+            "30 % cut 30 s: sites not run exactly once",
+            m["partition_sites_lost"] + m["partition_sites_doubled"],
+            "sites",
+            target=("<=", 0),
+            note=f"{m['partition_status']} in {m['partition_total_s']} s; load {m['load_after']}",
+        ),
+    ]
     return out
 
 
