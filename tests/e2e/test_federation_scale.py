@@ -224,6 +224,18 @@ async def test_a_rollout_over_200_simulated_sites_completes_with_each_sites_outp
     assert sorted(deployed) == SITES
     assert deployed["site-00007"]["site"] == "site-00007"
 
+    # partita watch shows the 200 sites' stage runs as counts, not a line per event.
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "partita.cli.main", "--server", fleet.hub.address, "watch", "all"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0
+    watched = out.decode().splitlines()
+    assert "started over 200 items" in watched[1], watched[:3]
+    assert any("200/200 items closed (200 completed, 0 failed)" in x for x in watched), watched
+    assert len(watched) < 40, watched
+
 
 async def test_a_partition_of_30_percent_mid_rollout_heals_with_each_site_once(
     fleet: Fleet,
