@@ -24,6 +24,7 @@ from partita.engine import (
     Start,
     Terminate,
     apply,
+    fork,
 )
 from partita.errors import InvalidInputError, NotFoundError, UnavailableError
 from partita.model.campaign import PARTITA_API, Campaign
@@ -337,10 +338,14 @@ class Plane:
         self, namespace: str, activation_id: str, page_size: int = 0, page_token: str = ""
     ) -> tuple[list[Event], str]:
         namespace = namespace or self.config.default_namespace
-        await self.get_activation(namespace, activation_id)
+        check_name("activation_id", activation_id)
         page = _page(page_size, page_token, (int,))
         after = int(page.after[0]) if page.after else 0
         rows = await self.store.history(namespace, activation_id, after, page.size)
+        if not rows:
+            # Only now: loading a big activation's state for each page would cost more than
+            # the page (a rollout over 10,000 sites has that many stage runs).
+            await self.get_activation(namespace, activation_id)
         events = [event_of(r) for r in rows]
         token = _token((events[-1].sequence,)) if len(events) == page.size else ""
         return events, token
@@ -371,7 +376,7 @@ class Plane:
                         if live.sequence == state.last_sequence + 1:
                             apply(state, live)
                             if live.sequence > from_sequence:
-                                yield WatchItem(live, state.model_copy(deep=True))
+                                yield WatchItem(live, fork(state))
                             continue
                 # From the store: the history so far, or what another replica wrote (a poke).
                 while True:
@@ -382,7 +387,7 @@ class Plane:
                         event = event_of(row)
                         apply(state, event)
                         if event.sequence > from_sequence:
-                            yield WatchItem(event, state.model_copy(deep=True))
+                            yield WatchItem(event, fork(state))
                     if len(rows) < MAX_PAGE:
                         break
                 caught_up = True
