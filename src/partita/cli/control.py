@@ -20,7 +20,9 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         parents=[common],
         help="follow an activation live, event by event",
         description="Print each event of an activation as it is recorded, from the first, until "
-        "the activation ends; then its final status. Exit 1 unless COMPLETED. "
+        "the activation ends; then its final status. Exit 1 unless COMPLETED. A fan-out of "
+        "more than 20 items (a rollout over many sites) shows as counts of its items (closed, "
+        "completed, failed) and its first failed items. "
         "With -o json, one WatchActivationResponse per line.",
     )
     p.add_argument("activation_id", metavar="ID", help="the activation id")
