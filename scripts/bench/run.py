@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import edge
 import federated
 import floors
 import replicated
@@ -489,6 +490,7 @@ class Bench:
                     note="other processes' share of all cores; over the target: disturbed",
                 )
             )
+        rows += edge.rows(w.get(edge.NAME))
         return rows
 
 
@@ -509,6 +511,8 @@ async def run(args: argparse.Namespace) -> Bench:
         await bench.run_m1()
         await bench.run_pg()
         await bench.run_w5()
+        if edge.NAME in bench.only:  # W6 (edge scale) lives in edge.py; only when asked
+            bench.result["workloads"][edge.NAME] = await edge.run_w6(args)
         wall = time.perf_counter() - wall0
         others = max(0.0, machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0))
         share = others / (wall * (os.cpu_count() or 1))
@@ -544,7 +548,9 @@ def report(bench: Bench, out: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes, one repetition")
-    ap.add_argument("--only", metavar="W1,W3", help=f"a subset of {','.join(WORKLOADS)}")
+    ap.add_argument(
+        "--only", metavar="W1,W3", help=f"a subset of {','.join(WORKLOADS)} (or W6, edge.py)"
+    )
     ap.add_argument("--reps", type=int, default=0, help="repetitions of W1, W3, W4 (3; quick 1)")
     ap.add_argument(
         "--worker",
@@ -564,9 +570,10 @@ def main() -> int:
         help="py-spy flame graphs of the plane and worker during the repetitions "
         "(results/profile-*.svg; needs .venv/bin/pip install py-spy)",
     )
+    edge.add_arguments(ap)
     args = ap.parse_args()
     if args.only:
-        unknown = set(args.only.split(",")) - set(WORKLOADS)
+        unknown = set(args.only.split(",")) - set(WORKLOADS) - {edge.NAME}
         if unknown:
             ap.error(f"--only: unknown {', '.join(sorted(unknown))}")
     report(asyncio.run(run(args)), Path(args.out))

@@ -133,5 +133,5 @@ class ActivationServicer(activation_pb2_grpc.ActivationServiceServicer):
             request.namespace, request.activation_id, request.from_sequence
         ):
             yield A.WatchActivationResponse(
-                event=convert.event(item.event), activation=convert.activation(item.activation)
+                event=convert.event(item.event), activation=convert.watched(item.activation)
             )

@@ -8,6 +8,7 @@ from typing import Any
 from partita.cli import views
 from partita.cli.client import CALL_TIMEOUT, Client, pages
 from partita.cli.output import Printer, to_data
+from partita.cli.progress import Progress
 from partita.cli.values import assignments, json_object, to_struct
 from partita.v1 import activation_pb2
 
@@ -19,7 +20,9 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
         parents=[common],
         help="follow an activation live, event by event",
         description="Print each event of an activation as it is recorded, from the first, until "
-        "the activation ends; then its final status. Exit 1 unless COMPLETED. "
+        "the activation ends; then its final status. Exit 1 unless COMPLETED. A fan-out of "
+        "more than 20 items (a rollout over many sites) shows as counts of its items (closed, "
+        "completed, failed) and its first failed items. "
         "With -o json, one WatchActivationResponse per line.",
     )
     p.add_argument("activation_id", metavar="ID", help="the activation id")
@@ -67,12 +70,15 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
 
 def watch(args: argparse.Namespace, client: Client, out: Printer) -> int:
     final = None
+    progress = Progress()
     for item in client.follow(args.activation_id):
         final = item.activation
         if out.structured:
             out.emit_message(item, stream_item=True)
         else:
-            out.line(views.event_line(item.event))
+            line = progress.line(item.event)
+            if line is not None:
+                out.line(line)
     if final is None or not views.is_terminal(final.status):
         final = client.get_activation(args.activation_id)
     if not out.structured:

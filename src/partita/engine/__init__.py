@@ -11,7 +11,7 @@ from partita.engine.commands import (
 )
 from partita.engine.compile import CompiledCampaign, compile_campaign, provider_name
 from partita.engine.events import Event, EventType
-from partita.engine.fold import apply, replay
+from partita.engine.fold import apply, fork, replay
 from partita.engine.inputs import (
     Advance,
     Cancel,
@@ -62,6 +62,7 @@ __all__ = [
     "Transition",
     "apply",
     "compile_campaign",
+    "fork",
     "handle",
     "provider_name",
     "replay",

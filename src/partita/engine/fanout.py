@@ -103,11 +103,10 @@ def _fill(step: _Step, stage: CompiledStage, parent: StageRun) -> None:
         parent = _current(step, parent)
         if not parent.open:
             return
-        started = _items(step, parent)
-        running = sum(1 for r in started if r.open)
-        if len(started) >= len(items) or running >= limit:
+        # Counted again each time: an item that fails as it starts fills the fan-out itself.
+        index, running = _counts(step, parent)
+        if index >= len(items) or running >= limit:
             return
-        index = len(started)
         if parent.provider == "parallel":
             target, context = step.campaign.stages[items[index]], None
         else:
@@ -122,13 +121,24 @@ def _fill(step: _Step, stage: CompiledStage, parent: StageRun) -> None:
         )
 
 
+def _counts(step: _Step, parent: StageRun) -> tuple[int, int]:
+    """(items started, items open) of a fan-out: kept on its run, or counted from the runs
+    for a state stored before they were kept."""
+    parent = _current(step, parent)
+    if parent.items_started is not None and parent.items_open is not None:
+        return parent.items_started, parent.items_open
+    started = _items(step, parent)
+    return len(started), sum(1 for r in started if r.open)
+
+
 def _maybe_done(step: _Step, run_id: str) -> None:
     parent = step.state.run(run_id)
     if parent is None or not parent.open:
         return
-    started = _items(step, parent)
-    if len(started) < len(parent.items or []) or any(r.open for r in started):
+    count, running = _counts(step, parent)
+    if count < len(parent.items or []) or running:
         return
+    started = _items(step, parent)
     if step.campaign.symphony and parent.provider != "parallel":
         aggregated, failed = symphony.aggregate(step, started)
         if failed:
@@ -154,8 +164,14 @@ def _maybe_done(step: _Step, run_id: str) -> None:
 
 
 def _items(step: _Step, parent: StageRun) -> list[StageRun]:
-    """The items started so far, in item order."""
-    return [r for r in step.state.runs if r.parent == parent.run_id]
+    """The items started so far, in item order (item ``i`` has run id ``<parent>.<i>``)."""
+    found = []
+    for index in range(len(parent.items or [])):
+        item = step.state.run(f"{parent.run_id}.{index}")
+        if item is None:
+            break
+        found.append(item)
+    return found
 
 
 def _current(step: _Step, run: StageRun) -> StageRun:

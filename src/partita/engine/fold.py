@@ -13,6 +13,7 @@ from partita.engine.state import (
     TRANSITIONS,
     ActivationState,
     BufferedSignal,
+    RunIndex,
     RunStatus,
     StageRun,
     Status,
@@ -38,10 +39,54 @@ def replay(namespace: str, activation_id: str, events: Iterable[Event]) -> Activ
     return state
 
 
+_RUN_STATUS_EVENTS = frozenset(
+    {
+        EventType.STAGE_STARTED,
+        EventType.STAGE_COMPLETED,
+        EventType.STAGE_FAILED,
+        EventType.STAGE_RETRY_SCHEDULED,
+    }
+)
+"""Events that may start a stage run or change whether it is open."""
+
+
 def apply(state: ActivationState, event: Event) -> None:
     """Fold one event into ``state`` (in place)."""
     if event.sequence != state.last_sequence + 1:
         raise ValueError(f"event {event.sequence} follows {state.last_sequence}")
+    if event.type in _RUN_STATUS_EVENTS:
+        before = state.run(event.data["runId"])
+        _apply(state, event)
+        _count_item(state, before, _run_of(state, event.data["runId"]))
+    else:
+        _apply(state, event)
+
+
+def _count_item(state: ActivationState, before: StageRun | None, after: StageRun) -> None:
+    """Keep a fan-out's counts of started and open items (when it keeps them)."""
+    if not after.parent:
+        return
+    was_open = before is not None and before.open
+    if before is not None and was_open == after.open:
+        return
+    parent = state.run(after.parent)
+    if parent is None or parent.items_started is None or parent.items_open is None:
+        return
+    parent = _run(state, after.parent)
+    assert parent.items_started is not None and parent.items_open is not None
+    if before is None:
+        parent.items_started += 1
+    parent.items_open += (1 if after.open else 0) - (1 if was_open else 0)
+
+
+def _run_of(state: ActivationState, run_id: str) -> StageRun:
+    run = state.run(run_id)
+    if run is None:
+        raise ValueError(f"no stage run {run_id}")
+    return run
+
+
+def _apply(state: ActivationState, event: Event) -> None:
     state.last_sequence = event.sequence
     data = event.data
     kind = event.type
@@ -169,6 +214,8 @@ def _stage_started(state: ActivationState, event: Event) -> None:
         run.context = data.get("context")
         run.compensates = data.get("compensates", "")
         run.items = data.get("items")
+        if run.items is not None:
+            run.items_started = run.items_open = 0
         state.runs.append(run)
         if not run.parent:
             state.generation += 1
@@ -207,11 +254,11 @@ def _stage_started(state: ActivationState, event: Event) -> None:
 def _run(state: ActivationState, run_id: str) -> StageRun:
     """The stage run to change: a copy put in place of the original, which may be shared with
     the state an input was handled against (see ``fork``)."""
-    for index in range(len(state.runs) - 1, -1, -1):
-        if state.runs[index].run_id == run_id:
-            run = state.runs[index] = state.runs[index].model_copy()
-            return run
-    raise ValueError(f"no stage run {run_id}")
+    index = state.position(run_id)
+    if index is None:
+        raise ValueError(f"no stage run {run_id}")
+    run = state.runs[index] = state.runs[index].model_copy()
+    return run
 
 
 def _own_outputs(state: ActivationState, run: StageRun) -> bool:
@@ -232,15 +279,40 @@ def fork(state: ActivationState) -> ActivationState:
     """
     copy = state.model_copy()
     copy.runs = list(state.runs)
+    index = state._index
+    if index.runs is state.runs:
+        copied = copy._index = RunIndex(copy.runs)
+        copied.positions = dict(index.positions)
+        copied.indexed = index.indexed
     copy.outputs = dict(state.outputs)
     copy.timers = dict(state.timers)
     copy.signals = list(state.signals)
     return copy
 
 
+TIMER_PREFIXES = (
+    "start-to-close",
+    "heartbeat",
+    "delay",
+    "wait",
+    "schedule-to-start",
+    "schedule",
+    "retry",
+)
+"""A stage run's timers are named ``<prefix>:<run id>``."""
+
+
 def _drop_timers(state: ActivationState, run_id: str) -> None:
-    for timer_id in [k for k, t in state.timers.items() if t.run_id == run_id]:
-        del state.timers[timer_id]
+    timers = state.timers
+    if len(timers) > 4 * len(TIMER_PREFIXES):
+        # Many timers (one per item of a big fan-out): look up the run's by name, not scan.
+        for prefix in TIMER_PREFIXES:
+            timer = timers.get(f"{prefix}:{run_id}")
+            if timer is not None and timer.run_id == run_id:
+                del timers[f"{prefix}:{run_id}"]
+        return
+    for timer_id in [k for k, t in timers.items() if t.run_id == run_id]:
+        del timers[timer_id]
 
 
 def _set_status(state: ActivationState, status: Status) -> None:

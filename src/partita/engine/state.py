@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 
 class Status(StrEnum):
@@ -97,6 +97,11 @@ class StageRun(BaseModel):
     """Federation: the site has persisted the current attempt's dispatch."""
     items: list[Any] | None = None
     """A fan-out's own run: its items (contexts, or the names of parallel branches)."""
+    items_started: int | None = None
+    """A fan-out's own run: how many of its items have started (None in states stored before
+    the count was kept: then the items are counted from ``runs``)."""
+    items_open: int | None = None
+    """A fan-out's own run: how many of its items are open now (None as above)."""
 
     @property
     def open(self) -> bool:
@@ -121,6 +126,24 @@ class BufferedSignal(BaseModel):
 
     event: str
     data: dict[str, Any] = {}
+
+
+class RunIndex:
+    """Where each stage run is in ``ActivationState.runs``, so that finding one does not scan
+    them (an activation with a 10,000-item fan-out has that many). A cache, not state: any two
+    are equal, so states compare by their fields only."""
+
+    __slots__ = ("indexed", "positions", "runs")
+
+    def __init__(self, runs: list[StageRun] | None) -> None:
+        self.runs = runs
+        self.positions: dict[str, int] = {}
+        self.indexed = 0
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunIndex)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class ActivationState(BaseModel):
@@ -163,12 +186,35 @@ class ActivationState(BaseModel):
     headers: dict[str, str] = {}
     """Trace context of the request that started the activation; passed on to stage tasks."""
 
+    _index: RunIndex = PrivateAttr(default_factory=lambda: RunIndex(None))
+
+    def position(self, run_id: str) -> int | None:
+        """Where the (last) stage run with this id is in ``runs``, if any.
+
+        ``runs`` only grows, and a run is replaced only by a copy in the same place, so the
+        index is extended with the runs added since it was last used; a state whose ``runs``
+        is another list (a fork) starts an index of its own.
+        """
+        runs = self.runs
+        index = self._index
+        if index.runs is not runs:
+            index = self._index = RunIndex(runs)
+        found = index.positions.get(run_id)
+        fresh = index.indexed == len(runs) or all(r.run_id != run_id for r in runs[index.indexed :])
+        if found is not None and found < len(runs) and runs[found].run_id == run_id and fresh:
+            return found
+        if found is not None or index.indexed > len(runs):
+            index = self._index = RunIndex(runs)  # not as expected: index afresh
+        positions = index.positions
+        for number in range(index.indexed, len(runs)):
+            positions[runs[number].run_id] = number
+        index.indexed = len(runs)
+        return positions.get(run_id)
+
     def run(self, run_id: str) -> StageRun | None:
         """The stage run with this id, if any."""
-        for run in reversed(self.runs):
-            if run.run_id == run_id:
-                return run
-        return None
+        found = self.position(run_id)
+        return None if found is None else self.runs[found]
 
     def open_runs(self) -> list[StageRun]:
         return [r for r in self.runs if r.open]

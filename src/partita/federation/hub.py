@@ -15,7 +15,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from partita.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
+from partita.errors import (
+    InvalidInputError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    UnavailableError,
+)
 from partita.federation import messages
 from partita.runtime import Plane
 from partita.runtime.dispatches import HUB
@@ -23,6 +28,12 @@ from partita.store import DispatchRow
 from partita.v1 import federation_pb2 as F
 
 log = logging.getLogger("partita.hub")
+
+ADMITTING = 64
+"""Sites whose hello the hub handles at once (records the link, reads the outbox)."""
+ADMISSION_QUEUE = 4096
+"""Sites that may wait for admission; more are asked to come back later (UNAVAILABLE), and
+dial again after their jittered back-off."""
 
 
 class Hub:
@@ -32,7 +43,10 @@ class Hub:
         self.plane = plane
         self._queues: dict[str, asyncio.Queue[F.ConnectResponse | None]] = {}
         self._heard: dict[str, float] = {}
-        """When each site last sent anything (monotonic seconds)."""
+        """When each linked site last sent anything (monotonic seconds)."""
+        self._admission = asyncio.Semaphore(ADMITTING)
+        self._admitting = 0
+        self._sweeper: asyncio.Task[None] | None = None
         plane.dispatches.notify = self._notify
 
     async def connect(
@@ -55,30 +69,30 @@ class Hub:
             )
         site_id = hello.site_id
         sites = self.plane.sites
-        link = await sites.connected(site_id, hello.plane_version)
+        if self._admitting >= ADMISSION_QUEUE:
+            raise UnavailableError("the hub is admitting many sites at once; dial again later")
+        self._admitting += 1
+        try:
+            async with self._admission:
+                link = await sites.connected(site_id, hello.plane_version)
+                outbox = await self.plane.dispatches.outbox(site_id)
+        finally:
+            self._admitting -= 1
         self._heard[site_id] = time.monotonic()
         queue: asyncio.Queue[F.ConnectResponse | None] = asyncio.Queue()
         replaced = self._queues.get(site_id)
         if replaced is not None:
             replaced.put_nowait(None)  # a newer link of the same site wins
         self._queues[site_id] = queue
+        self._sweep()
         log.info("site %r connected (plane %s)", site_id, hello.plane_version)
         reader = asyncio.create_task(self._read(site_id, requests, queue))
         try:
             yield F.ConnectResponse(welcome=F.HubWelcome(hub_id=self.plane.config.site_id))
-            for row in await self.plane.dispatches.outbox(site_id):
+            for row in outbox:
                 yield messages.outgoing(row)
-            interval = self.plane.config.keepalive_seconds
             while True:
-                try:
-                    message = await asyncio.wait_for(queue.get(), timeout=interval)
-                except TimeoutError:
-                    # A site sends a heartbeat every interval: one silent for three is gone
-                    # (a stopped process, a cut link), even if TCP has not noticed yet.
-                    if time.monotonic() - self._heard.get(site_id, 0.0) > 3 * interval:
-                        log.warning("site %r went silent: closing its link", site_id)
-                        break
-                    continue
+                message = await queue.get()
                 if message is None:
                     break
                 yield message
@@ -88,8 +102,27 @@ class Hub:
                 await reader
             if self._queues.get(site_id) is queue:
                 del self._queues[site_id]
+                self._heard.pop(site_id, None)
             await sites.disconnected(site_id, link)
             log.info("site %r disconnected", site_id)
+
+    def _sweep(self) -> None:
+        """Start the one task that closes silent links (none per link)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweeping(), name="partita-hub-sweeper")
+
+    async def _sweeping(self) -> None:
+        interval = self.plane.config.keepalive_seconds
+        while self._queues:
+            await asyncio.sleep(interval)
+            # A site sends a heartbeat every interval: one silent for three is gone (a
+            # stopped process, a cut link), even if TCP has not noticed yet.
+            silent = time.monotonic() - 3 * interval
+            for site_id, heard in list(self._heard.items()):
+                queue = self._queues.get(site_id)
+                if heard < silent and queue is not None:
+                    log.warning("site %r went silent: closing its link", site_id)
+                    queue.put_nowait(None)
 
     async def _read(
         self,

@@ -62,6 +62,9 @@ class Dispatches:
         self._store = store
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._reports: dict[tuple[str, str], list[tuple[Any, asyncio.Future[None]]]] = {}
+        """Hub: acks and results waiting to be told to their activation, by activation."""
+        self._report_locks: dict[tuple[str, str], asyncio.Lock] = {}
         self._inbound: dict[tuple[str, str], str] = {}
         """Site: open local activations of dispatches, and the stage each one runs ('' for a
         campaign)."""
@@ -124,7 +127,7 @@ class Dispatches:
         if row is None or row.status == "DONE":
             return
         report = DispatchAccepted(row.run_id, row.attempt, dispatch_id)
-        await _quietly(self._driver.submit(row.namespace, row.activation_id, report))
+        await self._report(row.namespace, row.activation_id, report)
         await self._store.update_dispatch(HUB, dispatch_id, self._clock(), status="ACCEPTED")
 
     async def closed(self, dispatch_id: str, result: dict[str, Any]) -> None:
@@ -141,11 +144,46 @@ class Dispatches:
             outputs=result.get("outputs") or {},
             failure=result.get("failure"),
         )
-        await _quietly(self._driver.submit(row.namespace, row.activation_id, report))
+        await self._report(row.namespace, row.activation_id, report)
         text = json.dumps(result, separators=(",", ":"))
         await self._store.update_dispatch(
             HUB, dispatch_id, self._clock(), status="DONE", result=text
         )
+
+    async def _report(self, namespace: str, activation_id: str, report: Any) -> None:
+        """Tell an activation a site's ack or result. Reports that arrive while the
+        activation is busy with earlier ones are told together, in one transition and one
+        commit: a fan-out over 10,000 sites then does not write its state 20,000 times."""
+        key = (namespace, activation_id)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = self._reports.setdefault(key, [])
+        waiting.append((report, done))
+        if len(waiting) == 1:
+            self._spawn(self._tell(key))
+        await done
+
+    async def _tell(self, key: tuple[str, str]) -> None:
+        lock = self._report_locks.setdefault(key, asyncio.Lock())
+        async with lock:  # a batch forms while the one before it is told
+            batch = self._reports.pop(key, [])
+            try:
+                errors = await self._driver.submit_many(*key, [r for r, _ in batch])
+            except (NotFoundError, PreconditionError):
+                errors = [None] * len(batch)  # the activation is gone or closed
+            except BaseException as exc:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                raise
+        if key not in self._reports:  # no batch waits for the lock
+            self._report_locks.pop(key, None)
+        for (_, done), error in zip(batch, errors, strict=True):
+            if done.done():
+                continue
+            if error is None or isinstance(error, NotFoundError | PreconditionError):
+                done.set_result(None)
+            else:
+                done.set_exception(error)
 
     async def outbox(self, site_id: str) -> list[DispatchRow]:
         """What the hub sends a site that (re)connects: every dispatch without a result (the

@@ -37,7 +37,14 @@ from partita.engine import (
     handle,
 )
 from partita.engine.remote import command as dispatch_command
-from partita.errors import ConflictError, InvalidInputError, NotFoundError, UnavailableError
+from partita.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PartitaError,
+    PreconditionError,
+    UnavailableError,
+)
 from partita.providers import Provider, StageCall, StageError
 from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
@@ -269,6 +276,49 @@ class Driver:
             await self._store.commit(self._write(state, transition, campaign, request_id))
             self._committed(key, state, transition, campaign)
             return transition.state, True
+
+    async def submit_many(
+        self, namespace: str, activation_id: str, requests: list[Input]
+    ) -> list[PartitaError | None]:
+        """Apply several inputs to one activation in one transition and one commit (a hub's
+        acks and results from many sites); for each, None or the domain error it met (it
+        then changed nothing). Among replicas, each input goes its own way."""
+        if self.replicas is not None or len(requests) == 1:
+            errors: list[PartitaError | None] = []
+            for request in requests:
+                try:
+                    await self.submit(namespace, activation_id, request)
+                    errors.append(None)
+                except PartitaError as exc:
+                    errors.append(exc)
+            return errors
+        key = (namespace, activation_id)
+        async with self._lock(key):
+            state = self._open.get(key)
+            if state is None:
+                state = await self.load(namespace, activation_id)
+            campaign = await self._catalog.compiled(namespace, state.campaign, state.version)
+            found: list[PartitaError | None] = []
+            events: list[Event] = []
+            commands: list[Any] = []
+            current = state
+            for request in requests:
+                try:
+                    step = await self._decide(current, campaign, request)
+                except PartitaError as exc:
+                    found.append(exc)
+                    continue
+                found.append(None)
+                if any(isinstance(c, ContinueAsNew) for c in step.commands):
+                    raise PreconditionError("a batch of inputs cannot continue as new")
+                events.extend(step.events)
+                commands.extend(step.commands)
+                current = step.state
+            if events:
+                transition = Transition(current, events, commands)
+                await self._store.commit(self._write(state, transition, campaign, ""))
+                self._committed(key, state, transition, campaign)
+            return found
 
     async def _continue(
         self,

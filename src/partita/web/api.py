@@ -160,7 +160,7 @@ async def watch_activation(request: web.Request) -> web.StreamResponse:
     try:
         async for item in stream:
             data = A.WatchActivationResponse(
-                event=convert.event(item.event), activation=convert.activation(item.activation)
+                event=convert.event(item.event), activation=convert.watched(item.activation)
             )
             body = json.dumps(json_format.MessageToDict(data))
             await response.write(f"id: {item.event.sequence}\ndata: {body}\n\n".encode())

@@ -90,6 +90,16 @@ def stage_run(run: StageRun) -> activation_pb2.StageRun:
     )
 
 
+WATCH_RUNS_LIMIT = 500
+"""A watch item carries the activation's stage runs up to this many (converting 10,000 of them
+for each event of a big fan-out would make watching it quadratic)."""
+
+
+def watched(state: ActivationState) -> activation_pb2.Activation:
+    """The activation of a watch item."""
+    return activation(state, runs=len(state.runs) <= WATCH_RUNS_LIMIT)
+
+
 def activation(state: ActivationState, *, runs: bool = True) -> activation_pb2.Activation:
     return activation_pb2.Activation(
         id=state.id,
