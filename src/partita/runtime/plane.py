@@ -20,7 +20,12 @@ from partita.engine import (
     Cancel,
     CompiledCampaign,
     Event,
+    Pause,
+    Rerun,
+    Resume,
+    RetryStage,
     Signal,
+    SkipStage,
     Start,
     Terminate,
     apply,
@@ -332,6 +337,58 @@ class Plane:
         self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""
     ) -> ActivationState:
         return await self._submit(namespace, activation_id, Advance(stage), request_id)
+
+    # -- operations (issue 12): see engine.operations ---------------------------------------
+
+    async def rerun_activation(
+        self,
+        namespace: str,
+        activation_id: str,
+        *,
+        stage: str = "",
+        inputs: dict[str, Any] | None = None,
+        allow_completed: bool = False,
+        request_id: str = "",
+    ) -> ActivationState:
+        inputs = inputs or {}
+        self._check_payload("inputs", inputs)
+        request = Rerun(stage, inputs, allow_completed)
+        return await self._submit(namespace, activation_id, request, request_id)
+
+    async def skip_stage(
+        self,
+        namespace: str,
+        activation_id: str,
+        stage: str,
+        outputs: dict[str, Any] | None = None,
+        request_id: str = "",
+    ) -> ActivationState:
+        if not stage:
+            raise InvalidInputError.field("stage", "is required")
+        outputs = outputs or {}
+        self._check_payload("outputs", outputs)
+        return await self._submit(namespace, activation_id, SkipStage(stage, outputs), request_id)
+
+    async def retry_stage(
+        self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, RetryStage(stage), request_id)
+
+    async def pause_activation(
+        self,
+        namespace: str,
+        activation_id: str,
+        reason: str = "",
+        *,
+        hold_tasks: bool = False,
+        request_id: str = "",
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Pause(reason, hold_tasks), request_id)
+
+    async def resume_activation(
+        self, namespace: str, activation_id: str, reason: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Resume(reason), request_id)
 
     async def get_activation_history(
         self, namespace: str, activation_id: str, page_size: int = 0, page_token: str = ""
