@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
+from partita.api.batches import BatchServicer
 from partita.api.campaigns import CampaignServicer
 from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
@@ -31,6 +32,8 @@ from partita.runtime import Plane, PlaneConfig, tracing
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
+    batch_pb2,
+    batch_pb2_grpc,
     campaign_pb2,
     campaign_pb2_grpc,
     federation_pb2,
@@ -55,6 +58,7 @@ SERVICES = {
     "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
     "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
     "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
+    "BatchService": batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
 }
 
 
@@ -108,6 +112,7 @@ class PlaneServer:
             ScheduleServicer(plane), self.server
         )
         replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
+        batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(plane), self.server)
         self.peers = GrpcPeers()
         if plane.replicas is not None:
             plane.replicas.peers = self.peers
@@ -120,6 +125,7 @@ class PlaneServer:
             schedule_pb2.DESCRIPTOR,
             federation_pb2.DESCRIPTOR,
             replica_pb2.DESCRIPTOR,
+            batch_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
         ]

@@ -35,6 +35,7 @@ from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
 from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
 from partita.providers import Provider, builtin_providers
+from partita.runtime.batches import Batch, Batches, BatchSpec
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
@@ -108,6 +109,7 @@ class Plane:
             self.driver.replicas = self.replicas
         self.sites = Sites(self.store, clock)  # federation (issue 8)
         self.dispatches = self.driver.dispatches
+        self.batches = Batches(self.store, self, clock)  # batch actions (issue 12)
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
         self.scheduler = Scheduler(  # schedules (issue 6)
@@ -141,12 +143,14 @@ class Plane:
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="partita-sweeper")
         self.state = PlaneState.RUNNING
         await self.scheduler.start()  # after RUNNING: missed fires start activations at once
+        await self.batches.start()  # after RUNNING: batches act through the plane
 
     async def shutdown(self) -> None:
         if self.state in (PlaneState.STOPPING, PlaneState.STOPPED):
             return
         self.state = PlaneState.STOPPING
         await self.scheduler.shutdown()
+        await self.batches.shutdown()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -389,6 +393,27 @@ class Plane:
         self, namespace: str, activation_id: str, reason: str = "", request_id: str = ""
     ) -> ActivationState:
         return await self._submit(namespace, activation_id, Resume(reason), request_id)
+
+    async def start_batch(
+        self, namespace: str, batch_id: str, spec: BatchSpec, request_id: str = ""
+    ) -> tuple[Batch, bool]:
+        self._check_running()
+        self._check_payload("data", spec.data)
+        self._check_payload("inputs", spec.inputs)
+        namespace = namespace or self.config.default_namespace
+        return await self.batches.start_batch(namespace, batch_id, spec, request_id)
+
+    async def get_batch(self, namespace: str, batch_id: str) -> Batch:
+        return await self.batches.get(namespace or self.config.default_namespace, batch_id)
+
+    async def list_batches(
+        self, namespace: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[Batch], str]:
+        page = _page(page_size, page_token, ((int, float), str))
+        found = await self.batches.list(namespace or self.config.default_namespace, page)
+        last = found[-1].row if found else None
+        token = _token((last.create_time, last.id)) if last and len(found) == page.size else ""
+        return found, token
 
     async def get_activation_history(
         self, namespace: str, activation_id: str, page_size: int = 0, page_token: str = ""

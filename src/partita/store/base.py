@@ -159,6 +159,35 @@ class ScheduleActionRow:
     """Read only: the activation's status when read; empty when it no longer exists."""
 
 
+# -- batches (issue 12) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A batch action over the activations matching a filter, and its progress."""
+
+    namespace: str
+    id: str
+    request_id: str
+    """The request that started it ('' when none): a second start with it returns this row."""
+    spec: str
+    """JSON of the action, the filter and the action's arguments."""
+    status: str
+    """``RUNNING`` or ``COMPLETED``."""
+    cursor: str
+    """JSON of the key (create time, id) of the last activation handled; '' at first."""
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    last_error: str
+    create_time: float
+    update_time: float
+    close_time: float | None = None
+    revision: int = 1
+    """Bumped by every save: a writer holding an older revision fails."""
+
+
 # -- replicas (PostgreSQL) ------------------------------------------------------------------
 
 
@@ -341,6 +370,9 @@ class Store(Protocol):
     async def list_activations(self, where: ActivationFilter, page: Page) -> list[ActivationRow]:
         """Newest first; ``page.after`` is ``(create_time, id)`` of the last row seen."""
 
+    async def count_activations(self, where: ActivationFilter) -> int:
+        """How many activations match ``where``."""
+
     async def history(
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
     ) -> list[EventRow]:
@@ -386,6 +418,24 @@ class Store(Protocol):
         """The kept actions of a schedule, oldest first, each with its activation's status."""
 
     # -- federation (issue 8) ----------------------------------------------------------------
+
+    # -- batches (issue 12) ------------------------------------------------------------------
+
+    async def create_batch(self, row: BatchRow) -> tuple[BatchRow, bool]:
+        """Add a batch; (the existing row, False) when its id, or its non-empty request id,
+        is already taken in its namespace."""
+
+    async def get_batch(self, namespace: str, batch_id: str) -> BatchRow | None: ...
+
+    async def list_batches(self, namespace: str, page: Page) -> list[BatchRow]:
+        """A namespace's batches, newest first; ``page.after`` is (create_time, id)."""
+
+    async def save_batch(self, row: BatchRow) -> bool:
+        """Store a batch's progress if its stored revision is ``row.revision - 1``; False
+        (nothing written) when another writer saved it since."""
+
+    async def open_batches(self) -> list[BatchRow]:
+        """Every batch still RUNNING, in every namespace, oldest first."""
 
     async def add_dispatch(self, row: DispatchRow) -> tuple[DispatchRow, bool]:
         """Insert ``row`` unless a dispatch with its role and id exists; then return the stored

@@ -30,6 +30,7 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
+from partita.store.postgres_batches import PostgresBatches
 from partita.store.postgres_dispatches import PostgresDispatches
 from partita.store.postgres_replicas import (
     ACTIVATIONS_CHANNEL,
@@ -87,7 +88,7 @@ class _Op:
         """Set for a plain commit: commits of one batch are written together."""
 
 
-class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
+class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, PostgresBatches):
     """A Store on a PostgreSQL database (``postgresql://`` URL), shared by this site's replicas.
 
     ``replica_id`` names this plane among them: it owns the activations it creates or claims.
@@ -502,21 +503,12 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
         return str(found) if found is not None else None
 
     async def list_activations(self, where: ActivationFilter, page: Page) -> list[ActivationRow]:
-        clauses = ["namespace=$1"]
-        args: list[Any] = [where.namespace]
+        clauses, args = _where(where)
 
         def arg(value: Any) -> str:
             args.append(value)
             return f"${len(args)}"
 
-        if where.statuses:
-            clauses.append(f"status = ANY({arg(list(where.statuses))}::text[])")
-        if where.campaign:
-            clauses.append(f"campaign={arg(where.campaign)}")
-        if where.created_after is not None:
-            clauses.append(f"create_time >= {arg(where.created_after)}")
-        if where.created_before is not None:
-            clauses.append(f"create_time < {arg(where.created_before)}")
         if page.after is not None:
             t, i = arg(float(page.after[0])), arg(str(page.after[1]))
             clauses.append(f'(create_time < {t} OR (create_time = {t} AND id COLLATE "C" > {i}))')
@@ -526,6 +518,13 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             *args,
         )
         return [ActivationRow(*r) for r in rows]
+
+    async def count_activations(self, where: ActivationFilter) -> int:
+        clauses, args = _where(where)
+        row = await self._fetchrow(
+            f"SELECT count(*) FROM activations WHERE {' AND '.join(clauses)}", *args
+        )
+        return int(row[0])
 
     async def history(
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
@@ -676,3 +675,23 @@ async def _append(conn: Conn, writes: list[ActivationWrite], prefix: str) -> Non
     await notify(
         conn, f"{prefix}_{ACTIVATIONS_CHANNEL}", [f"{w.row.namespace}\t{w.row.id}" for w in writes]
     )
+
+
+def _where(where: ActivationFilter) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their arguments, ``$1`` on) of an activation filter."""
+    clauses = ["namespace=$1"]
+    args: list[Any] = [where.namespace]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if where.statuses:
+        clauses.append(f"status = ANY({arg(list(where.statuses))}::text[])")
+    if where.campaign:
+        clauses.append(f"campaign={arg(where.campaign)}")
+    if where.created_after is not None:
+        clauses.append(f"create_time >= {arg(where.created_after)}")
+    if where.created_before is not None:
+        clauses.append(f"create_time < {arg(where.created_before)}")
+    return clauses, args

@@ -26,6 +26,7 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
+from partita.store.sqlite_batches import SqliteBatches
 from partita.store.sqlite_dispatches import SqliteDispatches
 from partita.store.sqlite_schedules import SqliteSchedules
 
@@ -73,7 +74,7 @@ class _Op:
         self.future = future
 
 
-class SqliteStore(SqliteSchedules, SqliteDispatches):
+class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteBatches):
     """A Store on one SQLite file (``:memory:`` is refused: readers need a shared file)."""
 
     durable_tasks = False
@@ -427,20 +428,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
         return str(row[0]) if row else None
 
     async def list_activations(self, where: ActivationFilter, page: Page) -> list[ActivationRow]:
-        clauses = ["namespace=?"]
-        args: list[Any] = [where.namespace]
-        if where.statuses:
-            clauses.append(f"status IN ({','.join('?' * len(where.statuses))})")
-            args.extend(where.statuses)
-        if where.campaign:
-            clauses.append("campaign=?")
-            args.append(where.campaign)
-        if where.created_after is not None:
-            clauses.append("create_time >= ?")
-            args.append(where.created_after)
-        if where.created_before is not None:
-            clauses.append("create_time < ?")
-            args.append(where.created_before)
+        clauses, args = _where(where)
         if page.after is not None:
             clauses.append("(create_time < ? OR (create_time = ? AND id > ?))")
             args.extend([page.after[0], page.after[0], page.after[1]])
@@ -450,6 +438,13 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
         )
         rows = await self._fetchall(sql, (*args, page.size))
         return [ActivationRow(*r) for r in rows]
+
+    async def count_activations(self, where: ActivationFilter) -> int:
+        clauses, args = _where(where)
+        row = await self._fetchone(
+            f"SELECT count(*) FROM activations WHERE {' AND '.join(clauses)}", tuple(args)
+        )
+        return int(row[0])
 
     async def history(
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
@@ -565,3 +560,22 @@ def _append(conn: sqlite3.Connection, write: ActivationWrite) -> None:
             "INSERT OR IGNORE INTO requests VALUES (?,?,?)",
             (row.namespace, write.request_id, row.id),
         )
+
+
+def _where(where: ActivationFilter) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their arguments) of an activation filter."""
+    clauses = ["namespace=?"]
+    args: list[Any] = [where.namespace]
+    if where.statuses:
+        clauses.append(f"status IN ({','.join('?' * len(where.statuses))})")
+        args.extend(where.statuses)
+    if where.campaign:
+        clauses.append("campaign=?")
+        args.append(where.campaign)
+    if where.created_after is not None:
+        clauses.append("create_time >= ?")
+        args.append(where.created_after)
+    if where.created_before is not None:
+        clauses.append("create_time < ?")
+        args.append(where.created_before)
+    return clauses, args
