@@ -180,3 +180,43 @@ def test_help_lists_the_operations() -> None:
         assert f"    {command} " in result.stdout, command
     rerun = cli("rerun", "--help")
     assert "--from STAGE" in rerun.stdout and "--input K=V" in rerun.stdout
+
+
+QUEUED = """\
+apiVersion: partita/v1
+kind: Campaign
+metadata: {name: builder}
+spec:
+  firstStage: build
+  stages:
+    build:
+      provider: worker
+      taskQueue: builds
+      queue: {key: "${{ inputs.team }}", concurrency: 2, priority: 2}
+"""
+
+
+def test_list_queues_shows_backlog_and_the_rate(tmp_path: Path) -> None:
+    process = PlaneProcess(tmp_path / "queues.db", "--queue-rate", "builds=0.5/3")
+    try:
+        process.start()
+        server = process.address
+        eventually(lambda: cli("health", server=server).returncode == 0, what="serving")
+        document = tmp_path / "builder.yaml"
+        document.write_text(QUEUED)
+        assert cli("apply", "-f", str(document), server=server).returncode == 0
+        for team in ("red", "red", "blue"):
+            assert (
+                cli("activate", "builder", "--input", f"team={team}", server=server).returncode == 0
+            )
+        listed = cli("list", "queues", server=server)
+        assert listed.returncode == 0, listed.stderr
+        header, row = listed.stdout.splitlines()
+        assert header.split() == ["QUEUE", "BACKLOG", "OLDEST", "HELD", "KEYS", "RATE"]
+        assert row.split()[:2] == ["builds", "3"] and row.split()[3:] == ["0", "2", "0.5/s"]
+        as_json = json.loads(cli("list", "queues", "-o", "json", server=server).stdout)
+        assert as_json["taskQueues"][0]["backlog"] == "3"
+    finally:
+        process.close()
+    bad = cli("site", "--queue-rate", "builds=fast", "--db", str(tmp_path / "x.db"))
+    assert bad.returncode == 2 and "--queue-rate" in bad.stderr

@@ -234,6 +234,7 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     run.task_queue = data.get("taskQueue", "")
     run.task_type = data.get("taskType", "")
     run.heartbeat_timeout = data.get("heartbeatTimeout")
+    run.queue = data.get("queue") or {}
     run.worker = ""
     run.child = data.get("child", {}).get("activationId", "")
     run.child_started = False

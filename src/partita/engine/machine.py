@@ -415,6 +415,7 @@ class _Step:
                     task_type=run.task_type,
                     inputs=inputs,
                     headers=self.state.headers,
+                    queue=run.queue,
                 )
             )
         elif stage.provider not in DURABLE_PROVIDERS:

@@ -191,6 +191,7 @@ def resume(step: _Step, request: Resume) -> None:
                         task_type=run.task_type,
                         inputs=run.inputs or {},
                         headers=state.headers,
+                        queue=run.queue,
                     )
                 )
     step.emit(EventType.ACTIVATION_RESUMED, state.current_stage, note=request.reason)

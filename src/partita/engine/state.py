@@ -84,6 +84,8 @@ class StageRun(BaseModel):
     """``worker`` stages: identity of the worker holding the current attempt's task."""
     heartbeat_timeout: float | None = None
     """``worker`` stages: seconds of heartbeat silence that fail the attempt."""
+    queue: dict[str, Any] = {}
+    """``worker`` stages with a queue policy: ``{key, priority, concurrency}`` of its task."""
     parent: str = ""
     """Fan-out: the run id of the stage run this one is an item of."""
     context: Any = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from partita.runtime.governance import QueueLimit
+
 
 @dataclass(frozen=True, kw_only=True)
 class PlaneConfig:
@@ -25,6 +27,8 @@ class PlaneConfig:
     """Largest inputs, signal data or outputs accepted, as JSON."""
     poll_seconds: float = 60.0
     """Longest a PollStageTask call waits for a task before it returns empty."""
+    queue_limits: dict[str, QueueLimit] = field(default_factory=dict)
+    """Rate limits of task queues, by queue name (in every namespace); SQLite planes only."""
     worker_ttl_seconds: float = 60.0
     """A worker not polling and not heard from for this long leaves ListWorkers."""
     grace_seconds: float = 10.0

@@ -91,7 +91,7 @@ class Driver:
         self.tasks: TaskQueues | SharedTaskQueues = (
             SharedTaskQueues(cast(ReplicaStore, store), config.replica_lease_seconds)
             if store.durable_tasks
-            else TaskQueues()
+            else TaskQueues(config.queue_limits)
         )
         self.replicas: Replicas | None = None
         """Set when this plane is one of several replicas on a shared database."""
@@ -139,6 +139,8 @@ class Driver:
                     # complete it with its token; whichever completion comes first counts.
                     self.heartbeat(row.namespace, row.id, run.run_id)
                     requeued.append(_requeue(state, run))
+                    if run.worker and isinstance(self.tasks, TaskQueues):
+                        self.tasks.hold(requeued[-1])  # its worker may still be at it
         if isinstance(self.tasks, SharedTaskQueues):
             await self.tasks.push_many(requeued)
         else:
@@ -415,6 +417,8 @@ class Driver:
             self.dispatches.activation_closed(state)
         else:
             self._open[key] = state
+        if isinstance(self.tasks, TaskQueues):
+            self.tasks.settle(state)  # queue governance: finished tasks free their key
         for timer_id, timer in state.timers.items():
             previous = before.timers.get(timer_id)
             if previous is None or previous.due != timer.due:
@@ -568,6 +572,7 @@ def _queued(state: ActivationState, command: EnqueueTask) -> QueuedTask:
         task_type=command.task_type,
         inputs=command.inputs,
         headers=command.headers,
+        queue=command.queue,
     )
 
 
@@ -583,6 +588,7 @@ def _requeue(state: ActivationState, run: StageRun) -> QueuedTask:
         task_type=run.task_type,
         inputs=run.inputs or {},
         headers=state.headers,
+        queue=run.queue,
     )
 
 

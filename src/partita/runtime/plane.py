@@ -43,7 +43,7 @@ from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
 from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
-from partita.runtime.tasks import TaskToken, WorkerInfo
+from partita.runtime.tasks import QueueInfo, TaskQueues, TaskToken, WorkerInfo
 from partita.runtime.tracing import new_traceparent
 from partita.store import ActivationFilter, Page, ReplicaRow, ReplicaStore, Store, open_store
 
@@ -494,6 +494,18 @@ class Plane:
         """True when the worker should stop: the activation was cancelled, or the task is stale."""
         self._check_running()
         return await self.stage_tasks.heartbeat(token, identity)
+
+    async def list_task_queues(self, namespace: str) -> list[QueueInfo]:
+        """Queues with tasks waiting or held: backlog, oldest age, held tasks (queue
+        governance). Among replicas, the queues the workers poll, with their backlog only."""
+        namespace = namespace or self.config.default_namespace
+        tasks = self.driver.tasks
+        if isinstance(tasks, TaskQueues):
+            return tasks.queues(namespace)
+        store = cast(ReplicaStore, self.store)
+        names = sorted({q for w in await self.list_workers(namespace) for q in w.task_queues})
+        found = [QueueInfo(n, await store.task_backlog(namespace, n), None) for n in names]
+        return [q for q in found if q.backlog]
 
     async def list_replicas(self) -> list[ReplicaRow]:
         """The replicas sharing this plane's database; empty on SQLite (one plane)."""
