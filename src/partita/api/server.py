@@ -48,8 +48,10 @@ from partita.v1 import (
 
 log = logging.getLogger("partita.server")
 
-MAX_MESSAGE_BYTES = 4 << 20
-"""Largest request a client may send; bigger ones get RESOURCE_EXHAUSTED from gRPC itself."""
+MAX_MESSAGE_BYTES = 16 << 20
+"""Largest request a client may send; bigger ones get RESOURCE_EXHAUSTED from gRPC itself.
+Above the plane's payload limit (4 MiB by default), so that the plane can name the field of
+a payload that is too large."""
 
 SERVICES = {
     "CampaignService": campaign_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,

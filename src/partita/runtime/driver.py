@@ -43,6 +43,7 @@ from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
 from partita.runtime.dispatches import Dispatches
+from partita.runtime.payloads import split
 from partita.runtime.shared_tasks import SharedTaskQueues, task_row
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
@@ -382,6 +383,7 @@ class Driver:
         request_id: str,
     ) -> ActivationWrite:
         state = transition.state
+        events, payloads = split(transition.events, self._config.payload_threshold_bytes)
         timers = {k: t.due for k, t in state.timers.items()}
         changed = timers != {k: t.due for k, t in before.timers.items()}
         expire = None
@@ -391,7 +393,8 @@ class Driver:
             expire = state.close_time + seconds
         return ActivationWrite(
             row=row_of(state),
-            events=[event_row(e) for e in transition.events],
+            events=events,
+            payloads=payloads,
             timers=timers if changed else None,
             expire_time=expire,
             request_id=request_id,

@@ -30,7 +30,7 @@ from partita.engine import (
     Terminate,
     apply,
 )
-from partita.errors import InvalidInputError, NotFoundError, UnavailableError
+from partita.errors import InvalidInputError, LimitExceededError, NotFoundError, UnavailableError
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
 from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
@@ -39,6 +39,7 @@ from partita.runtime.batches import Batch, Batches, BatchSpec
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.payloads import resolve
 from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
 from partita.runtime.sites import SiteInfo, Sites
@@ -196,6 +197,7 @@ class Plane:
             namespace = namespace or doc.namespace
         if spec is None:
             raise InvalidInputError.field("spec", "is required (or give a document)")
+        self._check_payload("document" if document else "spec", document or spec)
         return await self.catalog.create(
             namespace or self.config.default_namespace, name, spec, api_version, request_id
         )
@@ -423,7 +425,7 @@ class Plane:
         page = _page(page_size, page_token, (int,))
         after = int(page.after[0]) if page.after else 0
         rows = await self.store.history(namespace, activation_id, after, page.size)
-        events = [event_of(r) for r in rows]
+        events = await self._resolve(namespace, activation_id, [event_of(r) for r in rows])
         token = _token((events[-1].sequence,)) if len(events) == page.size else ""
         return events, token
 
@@ -460,8 +462,8 @@ class Plane:
                     rows = await self.store.history(
                         namespace, activation_id, state.last_sequence, MAX_PAGE
                     )
-                    for row in rows:
-                        event = event_of(row)
+                    stored = [event_of(r) for r in rows]
+                    for event in await self._resolve(namespace, activation_id, stored):
                         apply(state, event)
                         if event.sequence > from_sequence:
                             yield WatchItem(event, state.model_copy(deep=True))
@@ -608,12 +610,22 @@ class Plane:
             namespace or self.config.default_namespace, activation_id, request, key
         )
 
-    def _check_payload(self, field: str, value: dict[str, Any]) -> None:
-        size = len(json.dumps(value, default=str))
+    def _check_payload(self, field: str, value: dict[str, Any] | str) -> None:
+        size = len(value if isinstance(value, str) else json.dumps(value, default=str))
         if size > self.config.max_payload_bytes:
-            raise InvalidInputError.field(
+            raise LimitExceededError.field(
                 field, f"is {size} bytes as JSON, over the limit of {self.config.max_payload_bytes}"
             )
+
+    async def _resolve(
+        self, namespace: str, activation_id: str, events: list[Event]
+    ) -> list[Event]:
+        """Events read from the history with their large payloads loaded."""
+
+        async def load(refs: list[str]) -> dict[str, str]:
+            return await self.store.payloads(namespace, activation_id, refs)
+
+        return await resolve(events, load)
 
     async def _sweep_loop(self) -> None:
         while True:

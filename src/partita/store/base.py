@@ -72,6 +72,15 @@ class TaskRow:
     """JSON of the task as the runtime queues it."""
 
 
+@dataclass(frozen=True)
+class PayloadRow:
+    """A large value kept apart from the history; an event refers to it by ``ref``."""
+
+    ref: str
+    data: str
+    """JSON of the value."""
+
+
 @dataclass
 class ActivationWrite:
     """One transition of one activation: new events, the new snapshot, and its timers."""
@@ -89,6 +98,8 @@ class ActivationWrite:
     tasks: list[TaskRow] = field(default_factory=list)
     """Stage tasks the transition enqueued. A store with durable task queues
     (``durable_tasks``) keeps them in the same transaction (an outbox); others ignore them."""
+    payloads: list[PayloadRow] = field(default_factory=list)
+    """Large values the events refer to, kept with them in the same transaction."""
 
 
 @dataclass(frozen=True)
@@ -377,6 +388,9 @@ class Store(Protocol):
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
     ) -> list[EventRow]:
         """Events with a sequence above ``after``, in order."""
+
+    async def payloads(self, namespace: str, activation_id: str, refs: list[str]) -> dict[str, str]:
+        """The stored payloads of an activation by ref (missing refs are left out)."""
 
     async def open_activations(self) -> list[ActivationRow]:
         """Every activation that is not terminal (for recovery after a restart)."""

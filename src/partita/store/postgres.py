@@ -460,12 +460,13 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, Pos
             )
             if updated is None:
                 raise ConflictError(f"activation {chain_id!r} changed concurrently")
-            await conn.execute(
-                "UPDATE events SET activation_id=$1 WHERE namespace=$2 AND activation_id=$3",
-                row.id,
-                row.namespace,
-                chain_id,
-            )
+            for table in ("events", "payloads"):
+                await conn.execute(
+                    f"UPDATE {table} SET activation_id=$1 WHERE namespace=$2 AND activation_id=$3",
+                    row.id,
+                    row.namespace,
+                    chain_id,
+                )
             await conn.execute(
                 "DELETE FROM timers WHERE namespace=$1 AND activation_id=$2",
                 row.namespace,
@@ -480,7 +481,15 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, Pos
             )
             await _append(
                 conn,
-                [ActivationWrite(row=row, events=closing.events, tasks=closing.tasks), new],
+                [
+                    ActivationWrite(
+                        row=row,
+                        events=closing.events,
+                        tasks=closing.tasks,
+                        payloads=closing.payloads,
+                    ),
+                    new,
+                ],
                 self.channel_prefix,
             )
 
@@ -539,6 +548,18 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, Pos
         )
         return [EventRow(*r) for r in rows]
 
+    async def payloads(self, namespace: str, activation_id: str, refs: list[str]) -> dict[str, str]:
+        if not refs:
+            return {}
+        rows = await self._fetch(
+            "SELECT ref, data FROM payloads WHERE namespace=$1 AND activation_id=$2 "
+            "AND ref = ANY($3::text[])",
+            namespace,
+            activation_id,
+            refs,
+        )
+        return {r[0]: r[1] for r in rows}
+
     async def open_activations(self) -> list[ActivationRow]:
         rows = await self._fetch(
             f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE close_time IS NULL"
@@ -563,6 +584,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, Pos
             keys = ([r[0] for r in expired], [r[1] for r in expired])
             for table, column in (
                 ("events", "activation_id"),
+                ("payloads", "activation_id"),
                 ("timers", "activation_id"),
                 ("requests", "activation_id"),
                 ("activations", "id"),
@@ -623,7 +645,11 @@ async def _select_activation(
 
 def _without_request(write: ActivationWrite) -> ActivationWrite:
     return ActivationWrite(
-        row=write.row, events=write.events, timers=write.timers, tasks=write.tasks
+        row=write.row,
+        events=write.events,
+        timers=write.timers,
+        tasks=write.tasks,
+        payloads=write.payloads,
     )
 
 
@@ -662,6 +688,16 @@ async def _append(conn: Conn, writes: list[ActivationWrite], prefix: str) -> Non
                 [k for _, k, _ in timers],
                 [d for _, _, d in timers],
             )
+    payloads = [(w.row, p) for w in writes for p in w.payloads]
+    if payloads:
+        await conn.execute(
+            "INSERT INTO payloads SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+            "$4::text[]) ON CONFLICT DO NOTHING",
+            [r.namespace for r, _ in payloads],
+            [r.id for r, _ in payloads],
+            [p.ref for _, p in payloads],
+            [p.data for _, p in payloads],
+        )
     requested = [w for w in writes if w.request_id]
     if requested:
         await conn.execute(

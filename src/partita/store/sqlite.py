@@ -395,15 +395,18 @@ class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteBatches):
             ).rowcount
             if updated != 1:
                 raise ConflictError(f"activation {chain_id!r} changed concurrently")
-            conn.execute(
-                "UPDATE events SET activation_id=? WHERE namespace=? AND activation_id=?",
-                (row.id, row.namespace, chain_id),
-            )
+            for table in ("events", "payloads"):
+                conn.execute(
+                    f"UPDATE {table} SET activation_id=? WHERE namespace=? AND activation_id=?",
+                    (row.id, row.namespace, chain_id),
+                )
             conn.execute(
                 "DELETE FROM timers WHERE namespace=? AND activation_id=?",
                 (row.namespace, chain_id),
             )
-            _append(conn, ActivationWrite(row=row, events=closing.events))
+            _append(
+                conn, ActivationWrite(row=row, events=closing.events, payloads=closing.payloads)
+            )
             conn.execute(
                 f"INSERT INTO activations ({_ACTIVATION_COLUMNS}, expire_time) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -456,6 +459,16 @@ class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteBatches):
         )
         return [EventRow(*r) for r in rows]
 
+    async def payloads(self, namespace: str, activation_id: str, refs: list[str]) -> dict[str, str]:
+        if not refs:
+            return {}
+        rows = await self._fetchall(
+            "SELECT ref, data FROM payloads WHERE namespace=? AND activation_id=? "
+            f"AND ref IN ({','.join('?' * len(refs))})",
+            (namespace, activation_id, *refs),
+        )
+        return {ref: data for ref, data in rows}
+
     async def open_activations(self) -> list[ActivationRow]:
         rows = await self._fetchall(
             f"SELECT {_ACTIVATION_COLUMNS} FROM activations WHERE close_time IS NULL", ()
@@ -476,6 +489,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteBatches):
             for namespace, activation_id in expired:
                 for table, column in (
                     ("events", "activation_id"),
+                    ("payloads", "activation_id"),
                     ("timers", "activation_id"),
                     ("requests", "activation_id"),
                     ("activations", "id"),
@@ -559,6 +573,11 @@ def _append(conn: sqlite3.Connection, write: ActivationWrite) -> None:
         conn.execute(
             "INSERT OR IGNORE INTO requests VALUES (?,?,?)",
             (row.namespace, write.request_id, row.id),
+        )
+    if write.payloads:
+        conn.executemany(
+            "INSERT OR IGNORE INTO payloads VALUES (?,?,?,?)",
+            [(row.namespace, row.id, p.ref, p.data) for p in write.payloads],
         )
 
 

@@ -101,8 +101,9 @@ class WorkerServiceServicer:
     def CompleteStageTask(self, request, context):
         """Reports that a stage task succeeded, with its outputs. A stale or
         duplicate task token is acknowledged and changes nothing. Errors:
-        INVALID_ARGUMENT when the token is malformed or the outputs are larger
-        than the plane accepts (1 MiB of JSON by default).
+        INVALID_ARGUMENT when the token is malformed; RESOURCE_EXHAUSTED (with
+        a field violation naming `outputs`) when the outputs are larger than the
+        plane accepts (4 MiB of JSON by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,4 +1,4 @@
-"""The Store contract for batch actions (issue 12): batch rows, progress, counting matches."""
+"""The Store contract for operations (issue 12): batches, counting matches, large payloads."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
-from partita.store import ActivationFilter, BatchRow, Page, Store
-from tests.contract.test_store import NS, T0, close, start
+from partita.store import ActivationFilter, BatchRow, Page, PayloadRow, Store
+from tests.contract.test_store import NS, T0, close, start, step
 
 
 def batch(batch_id: str = "b1", request_id: str = "", created: float = T0) -> BatchRow:
@@ -87,3 +87,25 @@ async def test_count_activations_with_filters(store: Store) -> None:
     assert await count(campaign="deploy", statuses=("FAILED",)) == 1
     assert await count(created_after=T0 + 1, created_before=T0 + 2) == 1
     assert await store.count_activations(ActivationFilter(namespace="other")) == 0
+
+
+async def test_payloads_are_kept_with_their_events_and_swept_with_them(store: Store) -> None:
+    created = start("big")
+    write = dataclasses.replace(created.write, payloads=[PayloadRow("1/inputs", '{"blob":"xxx"}')])
+    await store.create_activation(dataclasses.replace(created, write=write))
+    row = await store.get_activation(NS, "big")
+    assert row is not None
+    assert await store.payloads(NS, "big", ["1/inputs", "9/outputs"]) == {
+        "1/inputs": '{"blob":"xxx"}'
+    }
+    assert await store.payloads(NS, "big", []) == {}
+    assert await store.payloads(NS, "other", ["1/inputs"]) == {}
+    closing = step(row, status="COMPLETED", expire_time=T0 + 10)
+    closing.payloads.append(PayloadRow("2/outputs", "[1]"))
+    await store.commit(closing)
+    assert set(await store.payloads(NS, "big", ["1/inputs", "2/outputs"])) == {
+        "1/inputs",
+        "2/outputs",
+    }
+    assert await store.sweep(T0 + 100) == 1
+    assert await store.payloads(NS, "big", ["1/inputs", "2/outputs"]) == {}
