@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, cast
 
-from partita.store import ActivationFilter, BatchRow, Page, PayloadRow, Store
-from tests.contract.test_store import NS, T0, close, start, step
+import pytest
+
+from partita.errors import ConflictError
+from partita.store import (
+    ActivationFilter,
+    ActivationWrite,
+    BatchRow,
+    Page,
+    PayloadRow,
+    ReplicaStore,
+    Store,
+)
+from partita.store.postgres import PostgresStore
+from tests import pg
+from tests.contract.test_store import NS, T0, activation, close, events, start, step
 
 
 def batch(batch_id: str = "b1", request_id: str = "", created: float = T0) -> BatchRow:
@@ -109,3 +122,33 @@ async def test_payloads_are_kept_with_their_events_and_swept_with_them(store: St
     }
     assert await store.sweep(T0 + 100) == 1
     assert await store.payloads(NS, "big", ["1/inputs", "2/outputs"]) == {}
+
+
+async def test_a_replica_takes_a_closed_activation_to_reopen_it() -> None:
+    schema, url = pg.new_schema()
+    a, b = PostgresStore(url, replica_id="a"), PostgresStore(url, replica_id="b")
+    try:
+        for store in (a, b):
+            await store.open()
+            await cast(ReplicaStore, store).register_replica("x:1", lease_seconds=60)
+        await a.create_activation(start("x"))
+        assert not await b.claim_closed_activation(NS, "x")  # open: its owner reopens it
+        row = await a.get_activation(NS, "x")
+        assert row is not None
+        await close(a, row, "FAILED")
+        assert await b.claim_closed_activation(NS, "x")
+        assert not await b.claim_closed_activation(NS, "gone")
+        closed = await b.get_activation(NS, "x")
+        assert closed is not None
+        reopened = ActivationWrite(
+            activation("x", sequence=closed.last_sequence + 1),
+            events(closed.last_sequence + 1, closed.last_sequence + 1),
+            expected_sequence=closed.last_sequence,
+        )
+        with pytest.raises(ConflictError):
+            await a.commit(reopened)
+        await b.commit(reopened)
+    finally:
+        await a.close()
+        await b.close()
+        pg.drop_schema(schema)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests import pg
 from tests.conftest import free_port
 from tests.e2e.planes import PlaneProcess
 from tests.e2e.test_cli import cli, eventually, get_activation, wait_status
@@ -220,3 +221,40 @@ def test_list_queues_shows_backlog_and_the_rate(tmp_path: Path) -> None:
         process.close()
     bad = cli("site", "--queue-rate", "builds=fast", "--db", str(tmp_path / "x.db"))
     assert bad.returncode == 2 and "--queue-rate" in bad.stderr
+
+
+def test_rerun_and_batches_on_postgresql_replicas(tmp_path: Path) -> None:
+    schema, url = pg.new_schema()
+    planes = [
+        PlaneProcess(url, "--replica-id", f"r{i}", log=tmp_path / f"r{i}.log") for i in (0, 1)
+    ]
+    try:
+        for plane in planes:
+            plane.start()
+        first, second = (p.address for p in planes)
+        for address in (first, second):
+            eventually(lambda a=address: cli("health", server=a).returncode == 0, 60, "up")
+        campaigns = tmp_path / "campaigns.yaml"
+        campaigns.write_text(CAMPAIGNS % {"port": free_port()})
+        assert cli("apply", "-f", str(campaigns), server=first).returncode == 0
+        for n in range(3):
+            activated = cli(
+                "activate", "fixable", "--id", f"p{n}", "--input", "x=oops", "--wait", server=first
+            )
+            assert activated.returncode == 1
+        # The replica that did not run it reopens it.
+        assert cli("rerun", "p0", "--input", "x=1", server=second).returncode == 0
+        assert wait_status(second, "p0", "COMPLETED")["outputs"]["d"]["counted"] == 1
+        assert started(second, "p0") == ["a", "b", "count", "count", "d"]
+        batch = cli(
+            "batch", "rerun", "--campaign", "fixable", "--status", "failed",
+            "--input", "x=2", "--wait", server=second,
+        )  # fmt: skip
+        assert batch.returncode == 0, batch.stderr
+        assert "2 done, 0 skipped, 0 failed of 2" in batch.stdout
+        for n in (1, 2):
+            wait_status(first, f"p{n}", "COMPLETED")
+    finally:
+        for plane in planes:
+            plane.close()
+        pg.drop_schema(schema)

@@ -25,8 +25,10 @@ from partita.engine import (
     EnqueueTask,
     Event,
     Input,
+    Rerun,
     RunStage,
     RunStatus,
+    SkipStage,
     StageResult,
     StageRun,
     Start,
@@ -227,6 +229,8 @@ class Driver:
         Among replicas, an input for an activation another live replica owns is delivered to
         it (``forwarded``: this call came from such a delivery, and is not passed on again).
         """
+        if self.replicas is not None and isinstance(request, Rerun | SkipStage):
+            await self.replicas.take_closed(namespace, activation_id)  # a closed one reopens
         for _ in range(3):
             if self.replicas is not None and (namespace, activation_id) not in self._open:
                 address = await self.replicas.route(namespace, activation_id)

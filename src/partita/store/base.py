@@ -241,6 +241,10 @@ class ReplicaStore(Protocol):
     async def claim_activation(self, namespace: str, activation_id: str) -> ActivationRow | None:
         """This activation, if it is open and nobody else alive owns it."""
 
+    async def claim_closed_activation(self, namespace: str, activation_id: str) -> bool:
+        """Take a closed activation so that this replica may reopen it (a rerun); False
+        when it is open (then its owner reopens it) or gone."""
+
     async def owner_of(self, namespace: str, activation_id: str) -> ReplicaRow | None: ...
 
     async def replicas(self) -> list[ReplicaRow]: ...
