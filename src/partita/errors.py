@@ -81,7 +81,19 @@ class ConflictError(PartitaError):
 
 
 class LimitExceededError(PartitaError):
+    """A limit would be passed; ``violations`` name the field when one field is too large."""
+
     default_message = "limit exceeded"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message)
+        self.violations: list[FieldViolation] = []
+
+    @classmethod
+    def field(cls, field: str, description: str) -> LimitExceededError:
+        error = cls(str(FieldViolation(field, description)))
+        error.violations = [FieldViolation(field, description)]
+        return error
 
 
 class UnauthenticatedError(PartitaError):

@@ -1,8 +1,8 @@
 """Bad input to every ActivationService and CampaignService RPC: refused, and nothing changes.
 
 Missing or malformed fields are INVALID_ARGUMENT with a ``google.rpc.BadRequest`` naming the
-field; unknown ids are NOT_FOUND; payloads over the plane's limit are INVALID_ARGUMENT and
-messages over gRPC's 4 MiB limit RESOURCE_EXHAUSTED. After each, the plane holds exactly what
+field; unknown ids are NOT_FOUND; payloads over the plane's 4 MiB limit are RESOURCE_EXHAUSTED,
+naming the field, and so are messages over gRPC's limit. After each, the plane holds exactly what
 it held before.
 """
 
@@ -26,7 +26,8 @@ S = common_pb2
 
 WAIT = {"firstStage": "hold", "stages": {"hold": {"provider": "wait", "config": {"event": "go"}}}}
 MOCK = {"firstStage": "mock", "stages": {"mock": {"provider": "mock"}}}
-OVER_A_MIB = {"blob": "x" * (3 << 19)}  # 1.5 MiB of JSON: over the payload limit, under 4 MiB
+OVER_THE_LIMIT = {"blob": "x" * ((4 << 20) + 1024)}  # over the 4 MiB payload limit, under gRPC's
+EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 ACTIVATION_REQUESTS: list[tuple[str, str, Any, grpc.StatusCode, str]] = [
     ("start-no-campaign", "StartActivation", A.StartActivationRequest(), INVALID, "campaign"),
@@ -47,8 +48,8 @@ ACTIVATION_REQUESTS: list[tuple[str, str, Any, grpc.StatusCode, str]] = [
     (
         "start-oversized-inputs",
         "StartActivation",
-        A.StartActivationRequest(campaign="hold", inputs=struct(OVER_A_MIB)),
-        INVALID,
+        A.StartActivationRequest(campaign="hold", inputs=struct(OVER_THE_LIMIT)),
+        EXHAUSTED,
         "inputs",
     ),
     ("get-no-id", "GetActivation", A.GetActivationRequest(), INVALID, "activation_id"),
@@ -113,8 +114,8 @@ ACTIVATION_REQUESTS: list[tuple[str, str, Any, grpc.StatusCode, str]] = [
     (
         "signal-oversized-data",
         "SignalActivation",
-        A.SignalActivationRequest(activation_id="h1", event="go", data=struct(OVER_A_MIB)),
-        INVALID,
+        A.SignalActivationRequest(activation_id="h1", event="go", data=struct(OVER_THE_LIMIT)),
+        EXHAUSTED,
         "data",
     ),
     ("advance-no-id", "AdvanceActivation", A.AdvanceActivationRequest(), INVALID, "activation_id"),
@@ -281,7 +282,7 @@ async def test_a_token_from_another_list_is_invalid_argument(busy_api: Api) -> N
         assert err.value.code() == INVALID, method
 
 
-async def test_a_request_over_4_mib_is_resource_exhausted(busy_api: Api) -> None:
+async def test_a_request_over_the_message_limit_is_resource_exhausted(busy_api: Api) -> None:
     before = await busy_api.snapshot()
     blob = "x" * (MAX_MESSAGE_BYTES + 1024)
     big_spec = {"firstStage": "m", "stages": {"m": {"provider": "mock", "inputs": {"blob": blob}}}}

@@ -38,6 +38,7 @@ async def test_list_shows_every_service(api: Api) -> None:
         "partita.v1.ActivationService",
         "partita.v1.WorkerService",
         "partita.v1.ScheduleService",
+        "partita.v1.BatchService",
         "partita.v1.ReplicaService",
         "partita.v1.FederationService",
         "grpc.health.v1.Health",

@@ -113,6 +113,60 @@ class ActivationServicer(activation_pb2_grpc.ActivationServiceServicer):
         return A.AdvanceActivationResponse(activation=convert.activation(state))
 
     @unary
+    async def RerunActivation(
+        self, request: A.RerunActivationRequest, context: Ctx
+    ) -> A.RerunActivationResponse:
+        state = await self.plane.rerun_activation(
+            request.namespace,
+            request.activation_id,
+            stage=request.stage,
+            inputs=convert.to_dict(request.inputs),
+            allow_completed=request.allow_completed,
+            request_id=request.request_id,
+        )
+        return A.RerunActivationResponse(activation=convert.activation(state))
+
+    @unary
+    async def SkipStage(self, request: A.SkipStageRequest, context: Ctx) -> A.SkipStageResponse:
+        state = await self.plane.skip_stage(
+            request.namespace,
+            request.activation_id,
+            request.stage,
+            convert.to_dict(request.outputs),
+            request.request_id,
+        )
+        return A.SkipStageResponse(activation=convert.activation(state))
+
+    @unary
+    async def RetryStage(self, request: A.RetryStageRequest, context: Ctx) -> A.RetryStageResponse:
+        state = await self.plane.retry_stage(
+            request.namespace, request.activation_id, request.stage, request.request_id
+        )
+        return A.RetryStageResponse(activation=convert.activation(state))
+
+    @unary
+    async def PauseActivation(
+        self, request: A.PauseActivationRequest, context: Ctx
+    ) -> A.PauseActivationResponse:
+        state = await self.plane.pause_activation(
+            request.namespace,
+            request.activation_id,
+            request.reason,
+            hold_tasks=request.hold_tasks,
+            request_id=request.request_id,
+        )
+        return A.PauseActivationResponse(activation=convert.activation(state))
+
+    @unary
+    async def ResumeActivation(
+        self, request: A.ResumeActivationRequest, context: Ctx
+    ) -> A.ResumeActivationResponse:
+        state = await self.plane.resume_activation(
+            request.namespace, request.activation_id, request.reason, request.request_id
+        )
+        return A.ResumeActivationResponse(activation=convert.activation(state))
+
+    @unary
     async def GetActivationHistory(
         self, request: A.GetActivationHistoryRequest, context: Ctx
     ) -> A.GetActivationHistoryResponse:

@@ -18,7 +18,12 @@ from partita.engine import (
     ChildClosed,
     ChildStarted,
     Input,
+    Pause,
+    Rerun,
+    Resume,
+    RetryStage,
     Signal,
+    SkipStage,
     StageResult,
     TaskLeased,
     Terminate,
@@ -42,6 +47,11 @@ INPUTS: dict[str, type[Any]] = {
         Advance,
         Cancel,
         Terminate,
+        Rerun,
+        SkipStage,
+        RetryStage,
+        Pause,
+        Resume,
     )
 }
 """The engine inputs a replica may pass on (a Start always runs where it was asked)."""

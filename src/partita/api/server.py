@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
+from partita.api.batches import BatchServicer
 from partita.api.campaigns import CampaignServicer
 from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
@@ -31,6 +32,8 @@ from partita.runtime import Plane, PlaneConfig, tracing
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
+    batch_pb2,
+    batch_pb2_grpc,
     campaign_pb2,
     campaign_pb2_grpc,
     federation_pb2,
@@ -45,8 +48,10 @@ from partita.v1 import (
 
 log = logging.getLogger("partita.server")
 
-MAX_MESSAGE_BYTES = 4 << 20
-"""Largest request a client may send; bigger ones get RESOURCE_EXHAUSTED from gRPC itself."""
+MAX_MESSAGE_BYTES = 16 << 20
+"""Largest request a client may send; bigger ones get RESOURCE_EXHAUSTED from gRPC itself.
+Above the plane's payload limit (4 MiB by default), so that the plane can name the field of
+a payload that is too large."""
 
 SERVICES = {
     "CampaignService": campaign_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
@@ -55,6 +60,7 @@ SERVICES = {
     "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
     "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
     "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
+    "BatchService": batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
 }
 
 
@@ -108,6 +114,7 @@ class PlaneServer:
             ScheduleServicer(plane), self.server
         )
         replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
+        batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(plane), self.server)
         self.peers = GrpcPeers()
         if plane.replicas is not None:
             plane.replicas.peers = self.peers
@@ -120,6 +127,7 @@ class PlaneServer:
             schedule_pb2.DESCRIPTOR,
             federation_pb2.DESCRIPTOR,
             replica_pb2.DESCRIPTOR,
+            batch_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
         ]

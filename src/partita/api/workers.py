@@ -76,6 +76,21 @@ class WorkerServicer(worker_pb2_grpc.WorkerServiceServicer):
             ]
         )
 
+    @unary
+    async def ListTaskQueues(
+        self, request: W.ListTaskQueuesRequest, context: Ctx
+    ) -> W.ListTaskQueuesResponse:
+        found = await self.plane.list_task_queues(request.namespace)
+        queues = []
+        for q in found:
+            queue = W.TaskQueue(
+                name=q.name, backlog=q.backlog, tasks_held=q.held, keys=q.keys, rate=q.rate
+            )
+            if q.oldest_age is not None:
+                queue.oldest_task_age.FromNanoseconds(int(q.oldest_age * 1e9))
+            queues.append(queue)
+        return W.ListTaskQueuesResponse(task_queues=queues)
+
 
 def stage_task(leased: LeasedTask) -> W.StageTask:
     """A leased task as a worker gets it."""

@@ -195,10 +195,14 @@ TLS_ENV = ("PARTITA_TLS_CERT", "PARTITA_TLS_KEY", "PARTITA_TLS_CA")
 (``partita hub --api-tls``)."""
 
 
+CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 << 20)]
+"""An activation with inputs and outputs up to the plane's payload limit (4 MiB each) fits."""
+
+
 def _open(target: str) -> grpc.Channel:
     cert, key, ca = (os.environ.get(name, "") for name in TLS_ENV)
     if not ca or target.startswith("unix:"):
-        return grpc.insecure_channel(target)
+        return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
     try:
         pem = [Path(path).read_bytes() if path else None for path in (cert, key, ca)]
     except OSError as exc:
@@ -206,4 +210,4 @@ def _open(target: str) -> grpc.Channel:
     credentials = grpc.ssl_channel_credentials(
         root_certificates=pem[2], private_key=pem[1], certificate_chain=pem[0]
     )
-    return grpc.secure_channel(target, credentials)
+    return grpc.secure_channel(target, credentials, options=CHANNEL_OPTIONS)

@@ -11,7 +11,7 @@ from typing import NoReturn
 import grpc
 
 from partita import __version__
-from partita.cli import certs, control, hub, resources, schedule, site, worker
+from partita.cli import batch, certs, control, hub, operations, resources, schedule, site, worker
 from partita.cli.client import Client, CliError, describe_rpc_error
 from partita.cli.output import FORMATS, Printer
 
@@ -83,6 +83,8 @@ def build_parser() -> Parser:
     certs.register(sub, common)
     resources.register(sub, common)
     control.register(sub, common)
+    operations.register(sub, common)
+    batch.register(sub, common)
     worker.register(sub, common)
     schedule.register(sub, common)
     return parser

@@ -111,11 +111,13 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     lst = sub.add_parser(
         "list",
         parents=[common],
-        help="list campaigns, activations, workers, replicas or sites",
+        help="list campaigns, activations, workers, queues, replicas or sites",
         description="List every match, paging through the API.",
     )
     kinds = lst.add_subparsers(
-        dest="kind", metavar="{campaigns,activations,workers,replicas,sites}", required=True
+        dest="kind",
+        metavar="{campaigns,activations,workers,queues,replicas,sites}",
+        required=True,
     )
     p = kinds.add_parser("campaigns", parents=[common], help="latest version of each campaign")
     p.add_argument("--prefix", default="", metavar="P", help="only names starting with P")
@@ -143,6 +145,10 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--queue", default="", metavar="Q", help="only workers polling queue Q")
     p.add_argument("--limit", type=int, default=0, metavar="N", help="print at most N")
     p.set_defaults(func=list_workers)
+    p = kinds.add_parser(
+        "queues", parents=[common], help="task queues: backlog, oldest task's age, held tasks"
+    )
+    p.set_defaults(func=list_queues)
     p = kinds.add_parser(
         "replicas",
         parents=[common],
@@ -404,6 +410,35 @@ def list_workers(args: argparse.Namespace, client: Client, out: Printer) -> int:
         out.table(WORKER_HEADERS, rows)
     else:
         print(f"no workers seen recently in namespace {client.namespace}", file=sys.stderr)
+    return 0
+
+
+QUEUE_HEADERS = ["QUEUE", "BACKLOG", "OLDEST", "HELD", "KEYS", "RATE"]
+
+
+def list_queues(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    stub = worker_pb2_grpc.WorkerServiceStub(client.channel)
+    request = worker_pb2.ListTaskQueuesRequest(namespace=client.namespace)
+    found = list(stub.ListTaskQueues(request, timeout=CALL_TIMEOUT).task_queues)
+    if out.structured:
+        out.emit({"taskQueues": [to_data(q) for q in found]})
+    elif found:
+        rows = [
+            [
+                q.name,
+                str(q.backlog),
+                f"{q.oldest_task_age.ToTimedelta().total_seconds():.1f}s"
+                if q.HasField("oldest_task_age")
+                else "-",
+                str(q.tasks_held),
+                str(q.keys),
+                f"{q.rate:g}/s" if q.rate else "-",
+            ]
+            for q in found
+        ]
+        out.table(QUEUE_HEADERS, rows)
+    else:
+        print(f"no task queue has tasks in namespace {client.namespace}", file=sys.stderr)
     return 0
 
 

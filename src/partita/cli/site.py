@@ -93,6 +93,13 @@ def plane_arguments(p: argparse.ArgumentParser, site_id: str) -> None:
         f"(env PARTITA_HTTP_LISTEN, default {DEFAULT_HTTP_LISTEN})",
     )
     p.add_argument(
+        "--queue-rate",
+        action="append",
+        metavar="QUEUE=RATE[/BURST]",
+        help="hand out at most RATE tasks a second from task queue QUEUE, in bursts of up "
+        "to BURST (default 1); repeatable",
+    )
+    p.add_argument(
         "--db",
         default="partita.db",
         metavar="PATH_OR_URL",
@@ -189,6 +196,7 @@ def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
         retention_seconds=duration_seconds(args.retention, "--retention"),
         synchronous=args.synchronous,
         poll_seconds=duration_seconds(args.poll_timeout, "--poll-timeout"),
+        queue_limits=queue_limits(args.queue_rate),
         worker_ttl_seconds=duration_seconds(args.worker_ttl, "--worker-ttl"),
         replica_id=args.replica_id,
         advertise=args.advertise,
@@ -200,6 +208,26 @@ def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
         tls_ca=args.tls_ca,
         **federation,
     )
+
+
+def queue_limits(values: list[str] | None) -> dict[str, Any]:
+    """``--queue-rate QUEUE=RATE[/BURST]`` options, by queue."""
+    from partita.runtime.governance import QueueLimit
+
+    limits = {}
+    for value in values or []:
+        name, _, rate = value.partition("=")
+        try:
+            per_second, _, burst = rate.partition("/")
+            limit = QueueLimit(float(per_second), float(burst or 1))
+            if not name or limit.rate <= 0 or limit.burst < 1:
+                raise ValueError
+        except ValueError:
+            raise CliError(
+                f"--queue-rate {value!r}: expected QUEUE=RATE[/BURST], e.g. builds=5/10"
+            ) from None
+        limits[name] = limit
+    return limits
 
 
 def web_companions(args: argparse.Namespace) -> list[Callable[[Plane], Companion]]:

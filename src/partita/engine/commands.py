@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -33,6 +33,8 @@ class EnqueueTask:
     task_type: str
     inputs: dict[str, Any]
     headers: dict[str, str]
+    queue: dict[str, Any] = field(default_factory=dict)
+    """Queue governance: ``{key, priority, concurrency}`` (empty: no policy)."""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class CompiledStage:
     """Symphony: the stage's parallel tasks (a list of task maps); None without tasks."""
     site: Template | None = None
     """Federation: the expression giving the site that runs the stage; None: this plane."""
+    queue_key: Template | None = None
+    """Queue governance: the expression giving a ``worker`` task's key; None: no ``queue``."""
 
     @property
     def fans_out(self) -> bool:
@@ -145,6 +147,13 @@ def compile_campaign(
                 violations.append(
                     FieldViolation(f"{where}.site", "a parallel stage cannot run on a site")
                 )
+        queue_key = None
+        if stage.queue is not None:
+            queue_key = template(stage.queue.key or name, f"{where}.queue.key")
+            if provider != "worker":
+                violations.append(
+                    FieldViolation(f"{where}.queue", "only worker stages have a queue policy")
+                )
         violations.extend(_check_shape(key, stage, provider, spec, where))
         if provider == "worker" and not stage.task_queue:
             violations.append(
@@ -166,6 +175,7 @@ def compile_campaign(
                 contexts,
                 tasks,
                 site,
+                queue_key,
             )
     if violations:
         raise InvalidInputError(violations)

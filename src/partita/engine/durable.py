@@ -5,6 +5,7 @@ Functions over the deciding step (``machine._Step``), kept apart to keep each mo
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from partita.engine.compile import CompiledStage
@@ -126,6 +127,14 @@ def plan(
             "taskQueue": stage.spec.task_queue,
             "taskType": stage.spec.task_type or stage.name,
         }
+        policy = stage.spec.queue
+        if policy is not None and stage.queue_key is not None:
+            key = stage.queue_key.render(step.env(step.state.outputs))
+            task["queue"] = {
+                "key": key if isinstance(key, str) else json.dumps(key, sort_keys=True),
+                "priority": policy.priority,
+                "concurrency": policy.concurrency or 0,
+            }
         if timeouts.heartbeat is not None:
             task["heartbeatTimeout"] = timeouts.heartbeat.total_seconds()
         if timeouts.schedule_to_start is not None:

@@ -170,24 +170,35 @@ def _apply(state: ActivationState, event: Event) -> None:
         _set_status(state, Status.PAUSED)
         state.next_stage = data.get("nextStage", "")
         following = f"; next stage {state.next_stage!r}" if state.next_stage else ""
-        state.status_message = f"stepped mode: waiting for an advance{following}"
-    elif kind is EventType.ACTIVATION_ADVANCED:
+        if data.get("reason") == "request":
+            _paused_by_request(state, event)
+        else:
+            state.paused_by = "stepped"
+            state.status_message = f"stepped mode: waiting for an advance{following}"
+    elif kind in (EventType.ACTIVATION_ADVANCED, EventType.ACTIVATION_RESUMED):
         _set_status(state, Status.RUNNING)
-        state.next_stage = ""
+        _unpause(state)
         state.status_message = ""
+    elif kind is EventType.ACTIVATION_RERUN:
+        _rerun(state, event)
+    elif kind is EventType.STAGE_RETRY_REQUESTED:
+        state.timers.pop(data["timerId"], None)
+    elif kind is EventType.STAGE_SKIPPED:
+        pass  # its STAGE_COMPLETED follows
     elif kind is EventType.COMPENSATION_STARTED:
         if "closing" in data:
             state.closing = data["closing"]
         state.compensated = [*state.compensated, data["compensatedRunId"]]
         if state.status is Status.PAUSED:
             _set_status(state, Status.RUNNING)
+            _unpause(state)
     elif kind is EventType.CANCEL_REQUESTED:
         state.status_message = data.get("reason", "")
     elif kind in CLOSING_EVENTS:
         _set_status(state, CLOSING_EVENTS[kind])
         state.close_time = event.time
         state.status_message = _closing_message(data)
-        state.next_stage = ""
+        _unpause(state)
         for index, old in enumerate(state.runs):
             if old.open:
                 run = state.runs[index] = old.model_copy()
@@ -195,6 +206,45 @@ def _apply(state: ActivationState, event: Event) -> None:
                 run.end_time = event.time
                 run.waiting_for = ""
         state.timers = {}
+
+
+def _paused_by_request(state: ActivationState, event: Event) -> None:
+    data = event.data
+    state.paused_by = "request"
+    if "holdTasks" in data:
+        state.hold_tasks = bool(data["holdTasks"])
+    if "note" in data:
+        state.pause_note = data["note"]
+    if data.get("held"):
+        state.held = True
+    note = f": {state.pause_note}" if state.pause_note else ""
+    if state.held:
+        following = f"stage {state.next_stage!r}" if state.next_stage else "the end"
+        note += f"; {following} waits for the resume"
+    state.status_message = f"paused by request{note}"
+
+
+def _unpause(state: ActivationState) -> None:
+    state.paused_by = ""
+    state.held = False
+    state.hold_tasks = False
+    state.pause_note = ""
+    state.next_stage = ""
+
+
+def _rerun(state: ActivationState, event: Event) -> None:
+    """Reopen a closed activation: the rerun's stage starts next (its STAGE_STARTED follows)."""
+    data = event.data
+    _set_status(state, Status.RUNNING)
+    state.close_time = None
+    state.inputs = data["inputs"]
+    for stage in data.get("dropped", []):
+        state.outputs.pop(stage, None)
+    state.closing = {}
+    state.compensated = []
+    state.status_message = ""
+    if data.get("deadline") is not None:
+        state.timers["activation-timeout"] = Timer(due=data["deadline"], kind="activation-timeout")
 
 
 def failure_view(error: dict[str, object]) -> dict[str, object]:
@@ -231,6 +281,7 @@ def _stage_started(state: ActivationState, event: Event) -> None:
     run.task_queue = data.get("taskQueue", "")
     run.task_type = data.get("taskType", "")
     run.heartbeat_timeout = data.get("heartbeatTimeout")
+    run.queue = data.get("queue") or {}
     run.worker = ""
     run.child = data.get("child", {}).get("activationId", "")
     run.child_started = False

@@ -117,6 +117,53 @@ class Terminate:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Rerun:
+    """Reopen a closed activation and run again from a stage (its failed one by default),
+    keeping the outputs of the stages before it."""
+
+    stage: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
+    """Inputs to change: merged over the activation's inputs."""
+    completed: bool = False
+    """Also rerun a COMPLETED activation (refused otherwise)."""
+
+
+@dataclass(frozen=True)
+class SkipStage:
+    """Mark a stage completed with ``outputs`` without running it, and go on from there."""
+
+    stage: str
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RetryStage:
+    """Cut a pending retry backoff short: start the next attempt now."""
+
+    stage: str = ""
+    """The stage whose retry to start; empty: every stage run waiting to retry."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Hold a RUNNING activation: no new stage starts until it is resumed."""
+
+    reason: str = ""
+    hold_tasks: bool = False
+    """Also hold its stage tasks that no worker has taken yet (else they still run)."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Let a paused activation go on: what was held starts, due timers fire."""
+
+    reason: str = ""
+
+
+Operation = Rerun | SkipStage | RetryStage | Pause | Resume
+"""Requests of an operator that repair or hold an activation (``engine.operations``)."""
+
 Input = (
     Start
     | StageResult
@@ -130,4 +177,9 @@ Input = (
     | Advance
     | Cancel
     | Terminate
+    | Rerun
+    | SkipStage
+    | RetryStage
+    | Pause
+    | Resume
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import durable, fanout, remote, saga, symphony
+from partita.engine import durable, fanout, operations, remote, saga, symphony
 from partita.engine.commands import (
     CancelStage,
     Command,
@@ -31,6 +31,7 @@ from partita.engine.inputs import (
     DispatchAccepted,
     DispatchClosed,
     Input,
+    Operation,
     Signal,
     StageResult,
     Start,
@@ -112,6 +113,9 @@ class _Step:
         if isinstance(request, Start):
             self.start(request)
             return
+        if isinstance(request, Operation):
+            operations.handle(self, request)
+            return
         if self.state.status.terminal:
             if isinstance(
                 request,
@@ -130,7 +134,8 @@ class _Step:
         if isinstance(request, StageResult):
             self.stage_result(request)
         elif isinstance(request, TaskLeased):
-            durable.task_leased(self, request)
+            if not operations.holds_tasks(self):  # held: the resume puts it on its queue again
+                durable.task_leased(self, request)
         elif isinstance(request, ChildStarted | ChildClosed):
             durable.child_report(self, request)
         elif isinstance(request, DispatchAccepted):
@@ -199,8 +204,8 @@ class _Step:
 
     def timer_fired(self, timer_id: str) -> None:
         timer = self.state.timers.get(timer_id)
-        if timer is None:
-            return
+        if timer is None or (timer.kind in operations.HELD_TIMERS and operations.paused(self)):
+            return  # gone; or paused by request: it fires on the resume
         run = self.state.run(timer.run_id) if timer.run_id else None
         fired: dict[str, Any] = {"timerId": timer_id, "kind": timer.kind}
         if run is not None:
@@ -273,6 +278,10 @@ class _Step:
             raise PreconditionError(
                 f"activation {self.state.id} is {self.state.status.value}; only a PAUSED "
                 "activation in stepped mode can be advanced"
+            )
+        if operations.paused(self):
+            raise PreconditionError(
+                f"activation {self.state.id} is paused by request; resume it instead"
             )
         if request.stage and request.stage not in self.campaign.stages:
             raise InvalidInputError.field("stage", f"{request.stage!r} names no stage")
@@ -406,6 +415,7 @@ class _Step:
                     task_type=run.task_type,
                     inputs=inputs,
                     headers=self.state.headers,
+                    queue=run.queue,
                 )
             )
         elif stage.provider not in DURABLE_PROVIDERS:
@@ -519,7 +529,9 @@ class _Step:
             self.close(Status.FAILED, failure={**error, "message": message})
 
     def proceed(self, following: str) -> None:
-        if not self.state.self_driving:
+        if operations.paused(self):
+            operations.hold(self, following)
+        elif not self.state.self_driving:
             self.emit(
                 EventType.ACTIVATION_PAUSED,
                 self.state.current_stage,

@@ -33,12 +33,17 @@ _CLOSING = {
     Status.TIMED_OUT,
     Status.CONTINUED_AS_NEW,
 }
+RERUNNABLE = frozenset(
+    {Status.COMPLETED, Status.FAILED, Status.CANCELLED, Status.TERMINATED, Status.TIMED_OUT}
+)
+"""Closed statuses a rerun may reopen (COMPLETED only when asked for explicitly)."""
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RUNNING: frozenset({Status.PAUSED, *_CLOSING}),
     Status.PAUSED: frozenset({Status.RUNNING, *_CLOSING}),
-    **{s: frozenset() for s in _CLOSING},
+    **{s: frozenset({Status.RUNNING} if s in RERUNNABLE else ()) for s in _CLOSING},
 }
-"""From each status, the statuses an activation may move to."""
+"""From each status, the statuses an activation may move to (a closed one back to RUNNING
+only by a rerun)."""
 
 
 class RunStatus(StrEnum):
@@ -79,6 +84,8 @@ class StageRun(BaseModel):
     """``worker`` stages: identity of the worker holding the current attempt's task."""
     heartbeat_timeout: float | None = None
     """``worker`` stages: seconds of heartbeat silence that fail the attempt."""
+    queue: dict[str, Any] = {}
+    """``worker`` stages with a queue policy: ``{key, priority, concurrency}`` of its task."""
     parent: str = ""
     """Fan-out: the run id of the stage run this one is an item of."""
     context: Any = None
@@ -185,6 +192,16 @@ class ActivationState(BaseModel):
     """Saga: run ids whose compensation has started."""
     headers: dict[str, str] = {}
     """Trace context of the request that started the activation; passed on to stage tasks."""
+    paused_by: str = ""
+    """While PAUSED: ``stepped`` (stepped mode, waiting for an advance) or ``request`` (a
+    PauseActivation, waiting for a resume)."""
+    held: bool = False
+    """Paused by request: a stage finished meanwhile, and ``next_stage`` (empty: the end)
+    waits for the resume."""
+    hold_tasks: bool = False
+    """Paused by request: stage tasks no worker has taken yet stay on their queue."""
+    pause_note: str = ""
+    """Paused by request: the caller's reason."""
 
     _index: RunIndex = PrivateAttr(default_factory=lambda: RunIndex(None))
 

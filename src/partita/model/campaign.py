@@ -87,6 +87,20 @@ class StageTimeouts(Spec):
     """Longest silence between a worker's heartbeats while it holds the task."""
 
 
+class QueuePolicy(Spec):
+    """``worker`` stages: how their stage tasks share their task queue (queue governance)."""
+
+    key: str = ""
+    """An expression over the inputs (e.g. ``${{ inputs.env }}``) naming the task's key;
+    default: the campaign's name. Tasks with the same key share one concurrency limit, and
+    keys share the queue fairly, by weight."""
+    concurrency: int | None = Field(default=None, ge=1)
+    """At most this many tasks of one key are held by workers at once (unset: no limit)."""
+    priority: int = Field(default=3, ge=1, le=5)
+    """1 (highest) to 5 (lowest): while several keys wait, a key whose next task has
+    priority p gets a share of the polls in proportion to 6 - p."""
+
+
 class Defaults(Spec):
     """Values a stage takes when it does not set its own."""
 
@@ -119,6 +133,8 @@ class StageSpec(Spec):
     """``worker`` stages: which handler a worker runs (default: the stage name)."""
     timeouts: StageTimeouts | None = None
     """``worker`` stages: deadlines of each attempt."""
+    queue: QueuePolicy | None = None
+    """``worker`` stages: concurrency limit by key, fair share and priority on the queue."""
     contexts: Any = None
     """Fan-out (map-reduce): an expression (or a list) giving the items; the stage runs once
     per item, in parallel, the item in ``context``; its outputs are the items' outputs in

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from partita.runtime.governance import QueueLimit
+
 
 @dataclass(frozen=True, kw_only=True)
 class PlaneConfig:
@@ -21,10 +23,16 @@ class PlaneConfig:
     """Terminal activations are deleted this long after they close (a campaign may override)."""
     sweep_interval_seconds: float = 60.0
     """How often the retention sweeper runs."""
-    max_payload_bytes: int = 1 << 20
-    """Largest inputs, signal data or outputs accepted, as JSON."""
+    max_payload_bytes: int = 4 << 20
+    """Largest inputs, signal data or outputs accepted, as JSON: a bigger one is refused
+    (RESOURCE_EXHAUSTED, naming the field)."""
+    payload_threshold_bytes: int = 256 << 10
+    """Inputs, outputs and signal data longer than this (as JSON) are stored apart from the
+    history, which refers to them (``runtime.payloads``)."""
     poll_seconds: float = 60.0
     """Longest a PollStageTask call waits for a task before it returns empty."""
+    queue_limits: dict[str, QueueLimit] = field(default_factory=dict)
+    """Rate limits of task queues, by queue name (in every namespace); SQLite planes only."""
     worker_ttl_seconds: float = 60.0
     """A worker not polling and not heard from for this long leaves ListWorkers."""
     grace_seconds: float = 10.0

@@ -25,8 +25,10 @@ from partita.engine import (
     EnqueueTask,
     Event,
     Input,
+    Rerun,
     RunStage,
     RunStatus,
+    SkipStage,
     StageResult,
     StageRun,
     Start,
@@ -50,6 +52,7 @@ from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
 from partita.runtime.dispatches import Dispatches
+from partita.runtime.payloads import split
 from partita.runtime.shared_tasks import SharedTaskQueues, task_row
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
@@ -98,7 +101,7 @@ class Driver:
         self.tasks: TaskQueues | SharedTaskQueues = (
             SharedTaskQueues(cast(ReplicaStore, store), config.replica_lease_seconds)
             if store.durable_tasks
-            else TaskQueues()
+            else TaskQueues(config.queue_limits)
         )
         self.replicas: Replicas | None = None
         """Set when this plane is one of several replicas on a shared database."""
@@ -146,6 +149,8 @@ class Driver:
                     # complete it with its token; whichever completion comes first counts.
                     self.heartbeat(row.namespace, row.id, run.run_id)
                     requeued.append(_requeue(state, run))
+                    if run.worker and isinstance(self.tasks, TaskQueues):
+                        self.tasks.hold(requeued[-1])  # its worker may still be at it
         if isinstance(self.tasks, SharedTaskQueues):
             await self.tasks.push_many(requeued)
         else:
@@ -231,6 +236,8 @@ class Driver:
         Among replicas, an input for an activation another live replica owns is delivered to
         it (``forwarded``: this call came from such a delivery, and is not passed on again).
         """
+        if self.replicas is not None and isinstance(request, Rerun | SkipStage):
+            await self.replicas.take_closed(namespace, activation_id)  # a closed one reopens
         for _ in range(3):
             if self.replicas is not None and (namespace, activation_id) not in self._open:
                 address = await self.replicas.route(namespace, activation_id)
@@ -430,6 +437,7 @@ class Driver:
         request_id: str,
     ) -> ActivationWrite:
         state = transition.state
+        events, payloads = split(transition.events, self._config.payload_threshold_bytes)
         timers = {k: t.due for k, t in state.timers.items()}
         changed = timers != {k: t.due for k, t in before.timers.items()}
         expire = None
@@ -439,7 +447,8 @@ class Driver:
             expire = state.close_time + seconds
         return ActivationWrite(
             row=row_of(state),
-            events=[event_row(e) for e in transition.events],
+            events=events,
+            payloads=payloads,
             timers=timers if changed else None,
             expire_time=expire,
             request_id=request_id,
@@ -465,6 +474,8 @@ class Driver:
             self.dispatches.activation_closed(state)
         else:
             self._open[key] = state
+        if isinstance(self.tasks, TaskQueues):
+            self.tasks.settle(state)  # queue governance: finished tasks free their key
         for timer_id, timer in state.timers.items():
             previous = before.timers.get(timer_id)
             if previous is None or previous.due != timer.due:
@@ -618,6 +629,7 @@ def _queued(state: ActivationState, command: EnqueueTask) -> QueuedTask:
         task_type=command.task_type,
         inputs=command.inputs,
         headers=command.headers,
+        queue=command.queue,
     )
 
 
@@ -633,6 +645,7 @@ def _requeue(state: ActivationState, run: StageRun) -> QueuedTask:
         task_type=run.task_type,
         inputs=run.inputs or {},
         headers=state.headers,
+        queue=run.queue,
     )
 
 

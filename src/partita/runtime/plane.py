@@ -20,24 +20,31 @@ from partita.engine import (
     Cancel,
     CompiledCampaign,
     Event,
+    Pause,
+    Rerun,
+    Resume,
+    RetryStage,
     Signal,
+    SkipStage,
     Start,
     Terminate,
     apply,
 )
-from partita.errors import InvalidInputError, NotFoundError, UnavailableError
+from partita.errors import InvalidInputError, LimitExceededError, NotFoundError, UnavailableError
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
 from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
 from partita.providers import Provider, builtin_providers
+from partita.runtime.batches import Batch, Batches, BatchSpec
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.payloads import resolve
 from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
 from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
-from partita.runtime.tasks import TaskToken, WorkerInfo
+from partita.runtime.tasks import QueueInfo, TaskQueues, TaskToken, WorkerInfo
 from partita.runtime.tracing import new_traceparent
 from partita.store import ActivationFilter, Page, ReplicaRow, ReplicaStore, Store, open_store
 
@@ -107,6 +114,7 @@ class Plane:
             self.driver.replicas = self.replicas
         self.sites = Sites(self.store, clock)  # federation (issue 8)
         self.dispatches = self.driver.dispatches
+        self.batches = Batches(self.store, self, clock)  # batch actions (issue 12)
         self.state = PlaneState.NEW
         self._sweeper: asyncio.Task[None] | None = None
         self.scheduler = Scheduler(  # schedules (issue 6)
@@ -140,12 +148,14 @@ class Plane:
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="partita-sweeper")
         self.state = PlaneState.RUNNING
         await self.scheduler.start()  # after RUNNING: missed fires start activations at once
+        await self.batches.start()  # after RUNNING: batches act through the plane
 
     async def shutdown(self) -> None:
         if self.state in (PlaneState.STOPPING, PlaneState.STOPPED):
             return
         self.state = PlaneState.STOPPING
         await self.scheduler.shutdown()
+        await self.batches.shutdown()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
@@ -191,6 +201,7 @@ class Plane:
             namespace = namespace or doc.namespace
         if spec is None:
             raise InvalidInputError.field("spec", "is required (or give a document)")
+        self._check_payload("document" if document else "spec", document or spec)
         return await self.catalog.create(
             namespace or self.config.default_namespace, name, spec, api_version, request_id
         )
@@ -337,6 +348,79 @@ class Plane:
     ) -> ActivationState:
         return await self._submit(namespace, activation_id, Advance(stage), request_id)
 
+    # -- operations (issue 12): see engine.operations ---------------------------------------
+
+    async def rerun_activation(
+        self,
+        namespace: str,
+        activation_id: str,
+        *,
+        stage: str = "",
+        inputs: dict[str, Any] | None = None,
+        allow_completed: bool = False,
+        request_id: str = "",
+    ) -> ActivationState:
+        inputs = inputs or {}
+        self._check_payload("inputs", inputs)
+        request = Rerun(stage, inputs, allow_completed)
+        return await self._submit(namespace, activation_id, request, request_id)
+
+    async def skip_stage(
+        self,
+        namespace: str,
+        activation_id: str,
+        stage: str,
+        outputs: dict[str, Any] | None = None,
+        request_id: str = "",
+    ) -> ActivationState:
+        if not stage:
+            raise InvalidInputError.field("stage", "is required")
+        outputs = outputs or {}
+        self._check_payload("outputs", outputs)
+        return await self._submit(namespace, activation_id, SkipStage(stage, outputs), request_id)
+
+    async def retry_stage(
+        self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, RetryStage(stage), request_id)
+
+    async def pause_activation(
+        self,
+        namespace: str,
+        activation_id: str,
+        reason: str = "",
+        *,
+        hold_tasks: bool = False,
+        request_id: str = "",
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Pause(reason, hold_tasks), request_id)
+
+    async def resume_activation(
+        self, namespace: str, activation_id: str, reason: str = "", request_id: str = ""
+    ) -> ActivationState:
+        return await self._submit(namespace, activation_id, Resume(reason), request_id)
+
+    async def start_batch(
+        self, namespace: str, batch_id: str, spec: BatchSpec, request_id: str = ""
+    ) -> tuple[Batch, bool]:
+        self._check_running()
+        self._check_payload("data", spec.data)
+        self._check_payload("inputs", spec.inputs)
+        namespace = namespace or self.config.default_namespace
+        return await self.batches.start_batch(namespace, batch_id, spec, request_id)
+
+    async def get_batch(self, namespace: str, batch_id: str) -> Batch:
+        return await self.batches.get(namespace or self.config.default_namespace, batch_id)
+
+    async def list_batches(
+        self, namespace: str, page_size: int = 0, page_token: str = ""
+    ) -> tuple[list[Batch], str]:
+        page = _page(page_size, page_token, ((int, float), str))
+        found = await self.batches.list(namespace or self.config.default_namespace, page)
+        last = found[-1].row if found else None
+        token = _token((last.create_time, last.id)) if last and len(found) == page.size else ""
+        return found, token
+
     async def get_activation_history(
         self, namespace: str, activation_id: str, page_size: int = 0, page_token: str = ""
     ) -> tuple[list[Event], str]:
@@ -349,7 +433,7 @@ class Plane:
             # Only now: loading a big activation's state for each page would cost more than
             # the page (a rollout over 10,000 sites has that many stage runs).
             await self.get_activation(namespace, activation_id)
-        events = [event_of(r) for r in rows]
+        events = await self._resolve(namespace, activation_id, [event_of(r) for r in rows])
         token = _token((events[-1].sequence,)) if len(events) == page.size else ""
         return events, token
 
@@ -386,8 +470,8 @@ class Plane:
                     rows = await self.store.history(
                         namespace, activation_id, state.last_sequence, MAX_PAGE
                     )
-                    for row in rows:
-                        event = event_of(row)
+                    stored = [event_of(r) for r in rows]
+                    for event in await self._resolve(namespace, activation_id, stored):
                         apply(state, event)
                         if event.sequence > from_sequence:
                             yield WatchItem(event, state)
@@ -422,6 +506,18 @@ class Plane:
         """True when the worker should stop: the activation was cancelled, or the task is stale."""
         self._check_running()
         return await self.stage_tasks.heartbeat(token, identity)
+
+    async def list_task_queues(self, namespace: str) -> list[QueueInfo]:
+        """Queues with tasks waiting or held: backlog, oldest age, held tasks (queue
+        governance). Among replicas, the queues the workers poll, with their backlog only."""
+        namespace = namespace or self.config.default_namespace
+        tasks = self.driver.tasks
+        if isinstance(tasks, TaskQueues):
+            return tasks.queues(namespace)
+        store = cast(ReplicaStore, self.store)
+        names = sorted({q for w in await self.list_workers(namespace) for q in w.task_queues})
+        found = [QueueInfo(n, await store.task_backlog(namespace, n), None) for n in names]
+        return [q for q in found if q.backlog]
 
     async def list_replicas(self) -> list[ReplicaRow]:
         """The replicas sharing this plane's database; empty on SQLite (one plane)."""
@@ -524,12 +620,22 @@ class Plane:
             namespace or self.config.default_namespace, activation_id, request, key
         )
 
-    def _check_payload(self, field: str, value: dict[str, Any]) -> None:
-        size = len(json.dumps(value, default=str))
+    def _check_payload(self, field: str, value: dict[str, Any] | str) -> None:
+        size = len(value if isinstance(value, str) else json.dumps(value, default=str))
         if size > self.config.max_payload_bytes:
-            raise InvalidInputError.field(
+            raise LimitExceededError.field(
                 field, f"is {size} bytes as JSON, over the limit of {self.config.max_payload_bytes}"
             )
+
+    async def _resolve(
+        self, namespace: str, activation_id: str, events: list[Event]
+    ) -> list[Event]:
+        """Events read from the history with their large payloads loaded."""
+
+        async def load(refs: list[str]) -> dict[str, str]:
+            return await self.store.payloads(namespace, activation_id, refs)
+
+        return await resolve(events, load)
 
     async def _sweep_loop(self) -> None:
         while True:

@@ -116,6 +116,10 @@ class Replicas:
             return owner.address
         return ""  # closed, or gone: the caller reads it from the store
 
+    async def take_closed(self, namespace: str, activation_id: str) -> None:
+        """Own a closed activation before reopening it (only its owner may write it)."""
+        await self.store.claim_closed_activation(namespace, activation_id)
+
     async def deliver(
         self, address: str, namespace: str, activation_id: str, request: Input, request_id: str
     ) -> tuple[ActivationState, bool]:

@@ -16,6 +16,7 @@ import time
 from collections import defaultdict
 from dataclasses import asdict
 
+from partita.engine import ActivationState
 from partita.runtime.tasks import QueuedTask, QueueKey
 from partita.store import ReplicaStore, TaskRow
 
@@ -92,6 +93,14 @@ class SharedTaskQueues:
         row = self._claimed.pop(_task_key(task), None)
         if row is not None:
             asyncio.get_running_loop().create_task(self._store.unclaim_task(row))
+
+    # Queue governance (``runtime.governance``) is not applied across replicas: these keep
+    # the interface of ``TaskQueues`` and do nothing.
+    def hold(self, task: QueuedTask) -> None: ...
+
+    def settle(self, state: ActivationState) -> None: ...
+
+    def release(self, task: QueuedTask) -> None: ...
 
     def wake_all(self) -> None:
         self._stopping = True

@@ -72,6 +72,7 @@ class StageTasks:
             )
         except (NotFoundError, PreconditionError):
             await self._driver.tasks.done(task)
+            self._driver.tasks.release(task)
             return None  # the activation is gone or closed
         except BaseException:
             # The poller went away, or the activation's owner could not be reached (a
@@ -80,6 +81,7 @@ class StageTasks:
             raise
         await self._driver.tasks.done(task)
         if not changed:
+            self._driver.tasks.settle(state)
             return None  # the attempt this task belongs to has ended
         run = state.run(task.run_id)
         assert run is not None

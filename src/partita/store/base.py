@@ -72,6 +72,15 @@ class TaskRow:
     """JSON of the task as the runtime queues it."""
 
 
+@dataclass(frozen=True)
+class PayloadRow:
+    """A large value kept apart from the history; an event refers to it by ``ref``."""
+
+    ref: str
+    data: str
+    """JSON of the value."""
+
+
 @dataclass
 class ActivationWrite:
     """One transition of one activation: new events, the new snapshot, and its timers."""
@@ -89,6 +98,8 @@ class ActivationWrite:
     tasks: list[TaskRow] = field(default_factory=list)
     """Stage tasks the transition enqueued. A store with durable task queues
     (``durable_tasks``) keeps them in the same transaction (an outbox); others ignore them."""
+    payloads: list[PayloadRow] = field(default_factory=list)
+    """Large values the events refer to, kept with them in the same transaction."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +170,35 @@ class ScheduleActionRow:
     """Read only: the activation's status when read; empty when it no longer exists."""
 
 
+# -- batches (issue 12) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A batch action over the activations matching a filter, and its progress."""
+
+    namespace: str
+    id: str
+    request_id: str
+    """The request that started it ('' when none): a second start with it returns this row."""
+    spec: str
+    """JSON of the action, the filter and the action's arguments."""
+    status: str
+    """``RUNNING`` or ``COMPLETED``."""
+    cursor: str
+    """JSON of the key (create time, id) of the last activation handled; '' at first."""
+    total: int
+    done: int
+    skipped: int
+    failed: int
+    last_error: str
+    create_time: float
+    update_time: float
+    close_time: float | None = None
+    revision: int = 1
+    """Bumped by every save: a writer holding an older revision fails."""
+
+
 # -- replicas (PostgreSQL) ------------------------------------------------------------------
 
 
@@ -200,6 +240,10 @@ class ReplicaStore(Protocol):
 
     async def claim_activation(self, namespace: str, activation_id: str) -> ActivationRow | None:
         """This activation, if it is open and nobody else alive owns it."""
+
+    async def claim_closed_activation(self, namespace: str, activation_id: str) -> bool:
+        """Take a closed activation so that this replica may reopen it (a rerun); False
+        when it is open (then its owner reopens it) or gone."""
 
     async def owner_of(self, namespace: str, activation_id: str) -> ReplicaRow | None: ...
 
@@ -341,10 +385,16 @@ class Store(Protocol):
     async def list_activations(self, where: ActivationFilter, page: Page) -> list[ActivationRow]:
         """Newest first; ``page.after`` is ``(create_time, id)`` of the last row seen."""
 
+    async def count_activations(self, where: ActivationFilter) -> int:
+        """How many activations match ``where``."""
+
     async def history(
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
     ) -> list[EventRow]:
         """Events with a sequence above ``after``, in order."""
+
+    async def payloads(self, namespace: str, activation_id: str, refs: list[str]) -> dict[str, str]:
+        """The stored payloads of an activation by ref (missing refs are left out)."""
 
     async def open_activations(self) -> list[ActivationRow]:
         """Every activation that is not terminal (for recovery after a restart)."""
@@ -386,6 +436,24 @@ class Store(Protocol):
         """The kept actions of a schedule, oldest first, each with its activation's status."""
 
     # -- federation (issue 8) ----------------------------------------------------------------
+
+    # -- batches (issue 12) ------------------------------------------------------------------
+
+    async def create_batch(self, row: BatchRow) -> tuple[BatchRow, bool]:
+        """Add a batch; (the existing row, False) when its id, or its non-empty request id,
+        is already taken in its namespace."""
+
+    async def get_batch(self, namespace: str, batch_id: str) -> BatchRow | None: ...
+
+    async def list_batches(self, namespace: str, page: Page) -> list[BatchRow]:
+        """A namespace's batches, newest first; ``page.after`` is (create_time, id)."""
+
+    async def save_batch(self, row: BatchRow) -> bool:
+        """Store a batch's progress if its stored revision is ``row.revision - 1``; False
+        (nothing written) when another writer saved it since."""
+
+    async def open_batches(self) -> list[BatchRow]:
+        """Every batch still RUNNING, in every namespace, oldest first."""
 
     async def add_dispatch(self, row: DispatchRow) -> tuple[DispatchRow, bool]:
         """Insert ``row`` unless a dispatch with its role and id exists; then return the stored

@@ -29,6 +29,7 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
+from partita.store.postgres_batches import PostgresBatches
 from partita.store.postgres_dispatches import PostgresDispatches
 from partita.store.postgres_replicas import (
     ACTIVATIONS_CHANNEL,
@@ -80,7 +81,7 @@ class _Op:
         """Set for a plain commit: commits of one batch are written together."""
 
 
-class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
+class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, PostgresBatches):
     """A Store on a PostgreSQL database (``postgresql://`` URL), shared by this site's replicas.
 
     ``replica_id`` names this plane among them: it owns the activations it creates or claims.
@@ -452,12 +453,13 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             )
             if updated is None:
                 raise ConflictError(f"activation {chain_id!r} changed concurrently")
-            await conn.execute(
-                "UPDATE events SET activation_id=$1 WHERE namespace=$2 AND activation_id=$3",
-                row.id,
-                row.namespace,
-                chain_id,
-            )
+            for table in ("events", "payloads"):
+                await conn.execute(
+                    f"UPDATE {table} SET activation_id=$1 WHERE namespace=$2 AND activation_id=$3",
+                    row.id,
+                    row.namespace,
+                    chain_id,
+                )
             await conn.execute(
                 "DELETE FROM timers WHERE namespace=$1 AND activation_id=$2",
                 row.namespace,
@@ -472,7 +474,15 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             )
             await _append(
                 conn,
-                [ActivationWrite(row=row, events=closing.events, tasks=closing.tasks), new],
+                [
+                    ActivationWrite(
+                        row=row,
+                        events=closing.events,
+                        tasks=closing.tasks,
+                        payloads=closing.payloads,
+                    ),
+                    new,
+                ],
                 self.channel_prefix,
             )
 
@@ -495,21 +505,12 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
         return str(found) if found is not None else None
 
     async def list_activations(self, where: ActivationFilter, page: Page) -> list[ActivationRow]:
-        clauses = ["namespace=$1"]
-        args: list[Any] = [where.namespace]
+        clauses, args = _where(where)
 
         def arg(value: Any) -> str:
             args.append(value)
             return f"${len(args)}"
 
-        if where.statuses:
-            clauses.append(f"status = ANY({arg(list(where.statuses))}::text[])")
-        if where.campaign:
-            clauses.append(f"campaign={arg(where.campaign)}")
-        if where.created_after is not None:
-            clauses.append(f"create_time >= {arg(where.created_after)}")
-        if where.created_before is not None:
-            clauses.append(f"create_time < {arg(where.created_before)}")
         if page.after is not None:
             t, i = arg(float(page.after[0])), arg(str(page.after[1]))
             clauses.append(f'(create_time < {t} OR (create_time = {t} AND id COLLATE "C" > {i}))')
@@ -519,6 +520,13 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             *args,
         )
         return [ActivationRow(*r) for r in rows]
+
+    async def count_activations(self, where: ActivationFilter) -> int:
+        clauses, args = _where(where)
+        row = await self._fetchrow(
+            f"SELECT count(*) FROM activations WHERE {' AND '.join(clauses)}", *args
+        )
+        return int(row[0])
 
     async def history(
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
@@ -532,6 +540,18 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             limit,
         )
         return [EventRow(*r) for r in rows]
+
+    async def payloads(self, namespace: str, activation_id: str, refs: list[str]) -> dict[str, str]:
+        if not refs:
+            return {}
+        rows = await self._fetch(
+            "SELECT ref, data FROM payloads WHERE namespace=$1 AND activation_id=$2 "
+            "AND ref = ANY($3::text[])",
+            namespace,
+            activation_id,
+            refs,
+        )
+        return {r[0]: r[1] for r in rows}
 
     async def open_activations(self) -> list[ActivationRow]:
         rows = await self._fetch(
@@ -557,6 +577,7 @@ class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
             keys = ([r[0] for r in expired], [r[1] for r in expired])
             for table, column in (
                 ("events", "activation_id"),
+                ("payloads", "activation_id"),
                 ("timers", "activation_id"),
                 ("requests", "activation_id"),
                 ("activations", "id"),
@@ -599,7 +620,11 @@ async def _select_activation(
 
 def _without_request(write: ActivationWrite) -> ActivationWrite:
     return ActivationWrite(
-        row=write.row, events=write.events, timers=write.timers, tasks=write.tasks
+        row=write.row,
+        events=write.events,
+        timers=write.timers,
+        tasks=write.tasks,
+        payloads=write.payloads,
     )
 
 
@@ -638,6 +663,16 @@ async def _append(conn: Conn, writes: list[ActivationWrite], prefix: str) -> Non
                 [k for _, k, _ in timers],
                 [d for _, _, d in timers],
             )
+    payloads = [(w.row, p) for w in writes for p in w.payloads]
+    if payloads:
+        await conn.execute(
+            "INSERT INTO payloads SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+            "$4::text[]) ON CONFLICT DO NOTHING",
+            [r.namespace for r, _ in payloads],
+            [r.id for r, _ in payloads],
+            [p.ref for _, p in payloads],
+            [p.data for _, p in payloads],
+        )
     requested = [w for w in writes if w.request_id]
     if requested:
         await conn.execute(
@@ -651,3 +686,23 @@ async def _append(conn: Conn, writes: list[ActivationWrite], prefix: str) -> Non
     await notify(
         conn, f"{prefix}_{ACTIVATIONS_CHANNEL}", [f"{w.row.namespace}\t{w.row.id}" for w in writes]
     )
+
+
+def _where(where: ActivationFilter) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their arguments, ``$1`` on) of an activation filter."""
+    clauses = ["namespace=$1"]
+    args: list[Any] = [where.namespace]
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if where.statuses:
+        clauses.append(f"status = ANY({arg(list(where.statuses))}::text[])")
+    if where.campaign:
+        clauses.append(f"campaign={arg(where.campaign)}")
+    if where.created_after is not None:
+        clauses.append(f"create_time >= {arg(where.created_after)}")
+    if where.created_before is not None:
+        clauses.append(f"create_time < {arg(where.created_before)}")
+    return clauses, args

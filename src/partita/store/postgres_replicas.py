@@ -107,6 +107,17 @@ class PostgresReplicas:
         )
         return ActivationRow(*row) if row else None
 
+    async def claim_closed_activation(self, namespace: str, activation_id: str) -> bool:
+        """Take a closed activation, to reopen it (a rerun); False when it is open or gone."""
+        row = await self._pool.fetchrow(
+            "UPDATE activations SET owner=$1 WHERE namespace=$2 AND id=$3 "
+            "AND close_time IS NOT NULL RETURNING 1",
+            self.replica_id,
+            namespace,
+            activation_id,
+        )
+        return row is not None
+
     async def owner_of(self, namespace: str, activation_id: str) -> ReplicaRow | None:
         """The live replica that owns an open activation; None when none does."""
         row = await self._pool.fetchrow(

@@ -27,6 +27,7 @@ from partita.store.base import (
 )
 from partita.store.rows import ACTIVATION_COLUMNS, activation_values, campaign_row, schema
 from partita.store.rows import migrations as numbered
+from partita.store.sqlite_batches import SqliteBatches
 from partita.store.sqlite_dispatches import SqliteDispatches
 from partita.store.sqlite_schedules import SqliteSchedules
 
@@ -66,7 +67,7 @@ class _Op:
         self.future = future
 
 
-class SqliteStore(SqliteSchedules, SqliteDispatches):
+class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteBatches):
     """A Store on one SQLite file (``:memory:`` is refused: readers need a shared file)."""
 
     durable_tasks = False
@@ -387,15 +388,18 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
             ).rowcount
             if updated != 1:
                 raise ConflictError(f"activation {chain_id!r} changed concurrently")
-            conn.execute(
-                "UPDATE events SET activation_id=? WHERE namespace=? AND activation_id=?",
-                (row.id, row.namespace, chain_id),
-            )
+            for table in ("events", "payloads"):
+                conn.execute(
+                    f"UPDATE {table} SET activation_id=? WHERE namespace=? AND activation_id=?",
+                    (row.id, row.namespace, chain_id),
+                )
             conn.execute(
                 "DELETE FROM timers WHERE namespace=? AND activation_id=?",
                 (row.namespace, chain_id),
             )
-            _append(conn, ActivationWrite(row=row, events=closing.events))
+            _append(
+                conn, ActivationWrite(row=row, events=closing.events, payloads=closing.payloads)
+            )
             conn.execute(
                 f"INSERT INTO activations ({ACTIVATION_COLUMNS}, expire_time) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -420,20 +424,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
         return str(row[0]) if row else None
 
     async def list_activations(self, where: ActivationFilter, page: Page) -> list[ActivationRow]:
-        clauses = ["namespace=?"]
-        args: list[Any] = [where.namespace]
-        if where.statuses:
-            clauses.append(f"status IN ({','.join('?' * len(where.statuses))})")
-            args.extend(where.statuses)
-        if where.campaign:
-            clauses.append("campaign=?")
-            args.append(where.campaign)
-        if where.created_after is not None:
-            clauses.append("create_time >= ?")
-            args.append(where.created_after)
-        if where.created_before is not None:
-            clauses.append("create_time < ?")
-            args.append(where.created_before)
+        clauses, args = _where(where)
         if page.after is not None:
             clauses.append("(create_time < ? OR (create_time = ? AND id > ?))")
             args.extend([page.after[0], page.after[0], page.after[1]])
@@ -444,6 +435,13 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
         rows = await self._fetchall(sql, (*args, page.size))
         return [ActivationRow(*r) for r in rows]
 
+    async def count_activations(self, where: ActivationFilter) -> int:
+        clauses, args = _where(where)
+        row = await self._fetchone(
+            f"SELECT count(*) FROM activations WHERE {' AND '.join(clauses)}", tuple(args)
+        )
+        return int(row[0])
+
     async def history(
         self, namespace: str, activation_id: str, after: int = 0, limit: int = 1000
     ) -> list[EventRow]:
@@ -453,6 +451,16 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
             (namespace, activation_id, after, limit),
         )
         return [EventRow(*r) for r in rows]
+
+    async def payloads(self, namespace: str, activation_id: str, refs: list[str]) -> dict[str, str]:
+        if not refs:
+            return {}
+        rows = await self._fetchall(
+            "SELECT ref, data FROM payloads WHERE namespace=? AND activation_id=? "
+            f"AND ref IN ({','.join('?' * len(refs))})",
+            (namespace, activation_id, *refs),
+        )
+        return {ref: data for ref, data in rows}
 
     async def open_activations(self) -> list[ActivationRow]:
         rows = await self._fetchall(
@@ -474,6 +482,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches):
             for namespace, activation_id in expired:
                 for table, column in (
                     ("events", "activation_id"),
+                    ("payloads", "activation_id"),
                     ("timers", "activation_id"),
                     ("requests", "activation_id"),
                     ("activations", "id"),
@@ -540,3 +549,27 @@ def _append(conn: sqlite3.Connection, write: ActivationWrite) -> None:
             "INSERT OR IGNORE INTO requests VALUES (?,?,?)",
             (row.namespace, write.request_id, row.id),
         )
+    if write.payloads:
+        conn.executemany(
+            "INSERT OR IGNORE INTO payloads VALUES (?,?,?,?)",
+            [(row.namespace, row.id, p.ref, p.data) for p in write.payloads],
+        )
+
+
+def _where(where: ActivationFilter) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their arguments) of an activation filter."""
+    clauses = ["namespace=?"]
+    args: list[Any] = [where.namespace]
+    if where.statuses:
+        clauses.append(f"status IN ({','.join('?' * len(where.statuses))})")
+        args.extend(where.statuses)
+    if where.campaign:
+        clauses.append("campaign=?")
+        args.append(where.campaign)
+    if where.created_after is not None:
+        clauses.append("create_time >= ?")
+        args.append(where.created_after)
+    if where.created_before is not None:
+        clauses.append("create_time < ?")
+        args.append(where.created_before)
+    return clauses, args

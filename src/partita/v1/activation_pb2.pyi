@@ -12,6 +12,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class PauseKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PAUSE_KIND_UNSPECIFIED: _ClassVar[PauseKind]
+    PAUSE_KIND_STEPPED: _ClassVar[PauseKind]
+    PAUSE_KIND_REQUEST: _ClassVar[PauseKind]
+
 class StageRunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     STAGE_RUN_STATUS_UNSPECIFIED: _ClassVar[StageRunStatus]
@@ -20,6 +26,9 @@ class StageRunStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STAGE_RUN_STATUS_COMPLETED: _ClassVar[StageRunStatus]
     STAGE_RUN_STATUS_FAILED: _ClassVar[StageRunStatus]
     STAGE_RUN_STATUS_CANCELLED: _ClassVar[StageRunStatus]
+PAUSE_KIND_UNSPECIFIED: PauseKind
+PAUSE_KIND_STEPPED: PauseKind
+PAUSE_KIND_REQUEST: PauseKind
 STAGE_RUN_STATUS_UNSPECIFIED: StageRunStatus
 STAGE_RUN_STATUS_RUNNING: StageRunStatus
 STAGE_RUN_STATUS_WAITING: StageRunStatus
@@ -52,7 +61,7 @@ class StageRun(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., stage: _Optional[str] = ..., status: _Optional[_Union[StageRunStatus, str]] = ..., attempt: _Optional[int] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., error: _Optional[_Union[_common_pb2.Failure, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_stage: _Optional[str] = ...) -> None: ...
 
 class Activation(_message.Message):
-    __slots__ = ("id", "namespace", "campaign", "version", "status", "inputs", "outputs", "current_stage", "generation", "create_time", "close_time", "status_message", "self_driving", "stage_runs", "history_length", "parent_activation_id", "parent_run_id", "run_number", "continued_from_activation_id")
+    __slots__ = ("id", "namespace", "campaign", "version", "status", "inputs", "outputs", "current_stage", "generation", "create_time", "close_time", "status_message", "self_driving", "stage_runs", "history_length", "parent_activation_id", "parent_run_id", "run_number", "continued_from_activation_id", "paused_by")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAMESPACE_FIELD_NUMBER: _ClassVar[int]
     CAMPAIGN_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +81,7 @@ class Activation(_message.Message):
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CONTINUED_FROM_ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_BY_FIELD_NUMBER: _ClassVar[int]
     id: str
     namespace: str
     campaign: str
@@ -91,7 +101,8 @@ class Activation(_message.Message):
     parent_run_id: str
     run_number: int
     continued_from_activation_id: str
-    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., campaign: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ActivationStatus, str]] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_stage: _Optional[str] = ..., generation: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_message: _Optional[str] = ..., self_driving: _Optional[bool] = ..., stage_runs: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., history_length: _Optional[int] = ..., parent_activation_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., run_number: _Optional[int] = ..., continued_from_activation_id: _Optional[str] = ...) -> None: ...
+    paused_by: PauseKind
+    def __init__(self, id: _Optional[str] = ..., namespace: _Optional[str] = ..., campaign: _Optional[str] = ..., version: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.ActivationStatus, str]] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., current_stage: _Optional[str] = ..., generation: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_message: _Optional[str] = ..., self_driving: _Optional[bool] = ..., stage_runs: _Optional[_Iterable[_Union[StageRun, _Mapping]]] = ..., history_length: _Optional[int] = ..., parent_activation_id: _Optional[str] = ..., parent_run_id: _Optional[str] = ..., run_number: _Optional[int] = ..., continued_from_activation_id: _Optional[str] = ..., paused_by: _Optional[_Union[PauseKind, str]] = ...) -> None: ...
 
 class StartActivationRequest(_message.Message):
     __slots__ = ("namespace", "campaign", "version", "activation_id", "inputs", "request_id", "start_stage")
@@ -270,3 +281,101 @@ class WatchActivationResponse(_message.Message):
     event: _common_pb2.Event
     activation: Activation
     def __init__(self, event: _Optional[_Union[_common_pb2.Event, _Mapping]] = ..., activation: _Optional[_Union[Activation, _Mapping]] = ...) -> None: ...
+
+class RerunActivationRequest(_message.Message):
+    __slots__ = ("namespace", "activation_id", "stage", "inputs", "allow_completed", "request_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activation_id: str
+    stage: str
+    inputs: _struct_pb2.Struct
+    allow_completed: bool
+    request_id: str
+    def __init__(self, namespace: _Optional[str] = ..., activation_id: _Optional[str] = ..., stage: _Optional[str] = ..., inputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., allow_completed: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RerunActivationResponse(_message.Message):
+    __slots__ = ("activation",)
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    activation: Activation
+    def __init__(self, activation: _Optional[_Union[Activation, _Mapping]] = ...) -> None: ...
+
+class SkipStageRequest(_message.Message):
+    __slots__ = ("namespace", "activation_id", "stage", "outputs", "request_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUTS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activation_id: str
+    stage: str
+    outputs: _struct_pb2.Struct
+    request_id: str
+    def __init__(self, namespace: _Optional[str] = ..., activation_id: _Optional[str] = ..., stage: _Optional[str] = ..., outputs: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SkipStageResponse(_message.Message):
+    __slots__ = ("activation",)
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    activation: Activation
+    def __init__(self, activation: _Optional[_Union[Activation, _Mapping]] = ...) -> None: ...
+
+class RetryStageRequest(_message.Message):
+    __slots__ = ("namespace", "activation_id", "stage", "request_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activation_id: str
+    stage: str
+    request_id: str
+    def __init__(self, namespace: _Optional[str] = ..., activation_id: _Optional[str] = ..., stage: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RetryStageResponse(_message.Message):
+    __slots__ = ("activation",)
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    activation: Activation
+    def __init__(self, activation: _Optional[_Union[Activation, _Mapping]] = ...) -> None: ...
+
+class PauseActivationRequest(_message.Message):
+    __slots__ = ("namespace", "activation_id", "reason", "hold_tasks", "request_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    HOLD_TASKS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activation_id: str
+    reason: str
+    hold_tasks: bool
+    request_id: str
+    def __init__(self, namespace: _Optional[str] = ..., activation_id: _Optional[str] = ..., reason: _Optional[str] = ..., hold_tasks: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class PauseActivationResponse(_message.Message):
+    __slots__ = ("activation",)
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    activation: Activation
+    def __init__(self, activation: _Optional[_Union[Activation, _Mapping]] = ...) -> None: ...
+
+class ResumeActivationRequest(_message.Message):
+    __slots__ = ("namespace", "activation_id", "reason", "request_id")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activation_id: str
+    reason: str
+    request_id: str
+    def __init__(self, namespace: _Optional[str] = ..., activation_id: _Optional[str] = ..., reason: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ResumeActivationResponse(_message.Message):
+    __slots__ = ("activation",)
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    activation: Activation
+    def __init__(self, activation: _Optional[_Union[Activation, _Mapping]] = ...) -> None: ...

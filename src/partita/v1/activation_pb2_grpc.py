@@ -83,6 +83,31 @@ class ActivationServiceStub:
                 request_serializer=partita_dot_v1_dot_activation__pb2.WatchActivationRequest.SerializeToString,
                 response_deserializer=partita_dot_v1_dot_activation__pb2.WatchActivationResponse.FromString,
                 _registered_method=True)
+        self.RerunActivation = channel.unary_unary(
+                '/partita.v1.ActivationService/RerunActivation',
+                request_serializer=partita_dot_v1_dot_activation__pb2.RerunActivationRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_activation__pb2.RerunActivationResponse.FromString,
+                _registered_method=True)
+        self.SkipStage = channel.unary_unary(
+                '/partita.v1.ActivationService/SkipStage',
+                request_serializer=partita_dot_v1_dot_activation__pb2.SkipStageRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_activation__pb2.SkipStageResponse.FromString,
+                _registered_method=True)
+        self.RetryStage = channel.unary_unary(
+                '/partita.v1.ActivationService/RetryStage',
+                request_serializer=partita_dot_v1_dot_activation__pb2.RetryStageRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_activation__pb2.RetryStageResponse.FromString,
+                _registered_method=True)
+        self.PauseActivation = channel.unary_unary(
+                '/partita.v1.ActivationService/PauseActivation',
+                request_serializer=partita_dot_v1_dot_activation__pb2.PauseActivationRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_activation__pb2.PauseActivationResponse.FromString,
+                _registered_method=True)
+        self.ResumeActivation = channel.unary_unary(
+                '/partita.v1.ActivationService/ResumeActivation',
+                request_serializer=partita_dot_v1_dot_activation__pb2.ResumeActivationRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_activation__pb2.ResumeActivationResponse.FromString,
+                _registered_method=True)
 
 
 class ActivationServiceServicer:
@@ -186,6 +211,67 @@ class ActivationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RerunActivation(self, request, context):
+        """Reopens a FAILED, CANCELLED, TERMINATED or TIMED_OUT activation (a
+        COMPLETED one when `allow_completed` is set) and runs it again from
+        `stage`, by default the stage of its last stage run (the one that
+        failed or was interrupted). The outputs of the stages that ran before
+        that point are kept, and those stages do not run again; inputs are kept
+        unless overridden. Records ACTIVATION_RERUN. Errors: INVALID_ARGUMENT
+        when `stage` names no stage; FAILED_PRECONDITION when the activation is
+        open, or COMPLETED without `allow_completed`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SkipStage(self, request, context):
+        """Marks a stage completed with the given outputs without running it, and
+        goes on as its selector says: an open stage run of it (its running
+        attempt is cancelled, a pending retry dropped) or, on a FAILED,
+        CANCELLED, TERMINATED or TIMED_OUT activation, a new stage run of it
+        after reopening the activation (as RerunActivation does). Records
+        STAGE_SKIPPED. Errors: INVALID_ARGUMENT when `stage` names no stage;
+        FAILED_PRECONDITION when the stage has no open run to skip.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetryStage(self, request, context):
+        """Starts the next attempt of a stage run waiting in its retry backoff
+        now, instead of when the backoff ends. Records STAGE_RETRY_REQUESTED.
+        Errors: INVALID_ARGUMENT when `stage` names no stage;
+        FAILED_PRECONDITION when the activation is not RUNNING or no stage run
+        (of `stage`, when given) waits to retry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PauseActivation(self, request, context):
+        """Pauses a RUNNING activation: status PAUSED with `paused_by` REQUEST. No
+        new stage starts while paused: a stage run that is running finishes and
+        its result is recorded, but what follows waits; retry timers that come
+        due fire on the resume. With `hold_tasks`, its stage tasks that no
+        worker has taken yet also wait. Records ACTIVATION_PAUSED (reason
+        `request`). Errors: FAILED_PRECONDITION when the activation is not
+        RUNNING (stepped mode's pause included).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeActivation(self, request, context):
+        """Resumes an activation paused by PauseActivation: timers that came due
+        fire and the stage that was held starts. Records ACTIVATION_RESUMED.
+        Errors: FAILED_PRECONDITION when it is not paused by request (a stepped
+        activation is moved on by AdvanceActivation instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActivationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -233,6 +319,31 @@ def add_ActivationServiceServicer_to_server(servicer, server):
                     servicer.WatchActivation,
                     request_deserializer=partita_dot_v1_dot_activation__pb2.WatchActivationRequest.FromString,
                     response_serializer=partita_dot_v1_dot_activation__pb2.WatchActivationResponse.SerializeToString,
+            ),
+            'RerunActivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.RerunActivation,
+                    request_deserializer=partita_dot_v1_dot_activation__pb2.RerunActivationRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_activation__pb2.RerunActivationResponse.SerializeToString,
+            ),
+            'SkipStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SkipStage,
+                    request_deserializer=partita_dot_v1_dot_activation__pb2.SkipStageRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_activation__pb2.SkipStageResponse.SerializeToString,
+            ),
+            'RetryStage': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryStage,
+                    request_deserializer=partita_dot_v1_dot_activation__pb2.RetryStageRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_activation__pb2.RetryStageResponse.SerializeToString,
+            ),
+            'PauseActivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.PauseActivation,
+                    request_deserializer=partita_dot_v1_dot_activation__pb2.PauseActivationRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_activation__pb2.PauseActivationResponse.SerializeToString,
+            ),
+            'ResumeActivation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeActivation,
+                    request_deserializer=partita_dot_v1_dot_activation__pb2.ResumeActivationRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_activation__pb2.ResumeActivationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -482,6 +593,141 @@ class ActivationService:
             '/partita.v1.ActivationService/WatchActivation',
             partita_dot_v1_dot_activation__pb2.WatchActivationRequest.SerializeToString,
             partita_dot_v1_dot_activation__pb2.WatchActivationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RerunActivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.ActivationService/RerunActivation',
+            partita_dot_v1_dot_activation__pb2.RerunActivationRequest.SerializeToString,
+            partita_dot_v1_dot_activation__pb2.RerunActivationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SkipStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.ActivationService/SkipStage',
+            partita_dot_v1_dot_activation__pb2.SkipStageRequest.SerializeToString,
+            partita_dot_v1_dot_activation__pb2.SkipStageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryStage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.ActivationService/RetryStage',
+            partita_dot_v1_dot_activation__pb2.RetryStageRequest.SerializeToString,
+            partita_dot_v1_dot_activation__pb2.RetryStageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PauseActivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.ActivationService/PauseActivation',
+            partita_dot_v1_dot_activation__pb2.PauseActivationRequest.SerializeToString,
+            partita_dot_v1_dot_activation__pb2.PauseActivationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeActivation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.ActivationService/ResumeActivation',
+            partita_dot_v1_dot_activation__pb2.ResumeActivationRequest.SerializeToString,
+            partita_dot_v1_dot_activation__pb2.ResumeActivationResponse.FromString,
             options,
             channel_credentials,
             insecure,

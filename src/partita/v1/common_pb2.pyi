@@ -49,6 +49,10 @@ class EventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_TYPE_ACTIVATION_TERMINATED: _ClassVar[EventType]
     EVENT_TYPE_ACTIVATION_TIMED_OUT: _ClassVar[EventType]
     EVENT_TYPE_ACTIVATION_CONTINUED_AS_NEW: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVATION_RERUN: _ClassVar[EventType]
+    EVENT_TYPE_STAGE_SKIPPED: _ClassVar[EventType]
+    EVENT_TYPE_STAGE_RETRY_REQUESTED: _ClassVar[EventType]
+    EVENT_TYPE_ACTIVATION_RESUMED: _ClassVar[EventType]
 ACTIVATION_STATUS_UNSPECIFIED: ActivationStatus
 ACTIVATION_STATUS_RUNNING: ActivationStatus
 ACTIVATION_STATUS_PAUSED: ActivationStatus
@@ -83,6 +87,10 @@ EVENT_TYPE_ACTIVATION_CANCELLED: EventType
 EVENT_TYPE_ACTIVATION_TERMINATED: EventType
 EVENT_TYPE_ACTIVATION_TIMED_OUT: EventType
 EVENT_TYPE_ACTIVATION_CONTINUED_AS_NEW: EventType
+EVENT_TYPE_ACTIVATION_RERUN: EventType
+EVENT_TYPE_STAGE_SKIPPED: EventType
+EVENT_TYPE_STAGE_RETRY_REQUESTED: EventType
+EVENT_TYPE_ACTIVATION_RESUMED: EventType
 
 class Failure(_message.Message):
     __slots__ = ("type", "message", "details", "non_retryable")

@@ -144,3 +144,31 @@ class ListWorkersResponse(_message.Message):
     workers: _containers.RepeatedCompositeFieldContainer[Worker]
     next_page_token: str
     def __init__(self, workers: _Optional[_Iterable[_Union[Worker, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class TaskQueue(_message.Message):
+    __slots__ = ("name", "backlog", "oldest_task_age", "tasks_held", "keys", "rate")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BACKLOG_FIELD_NUMBER: _ClassVar[int]
+    OLDEST_TASK_AGE_FIELD_NUMBER: _ClassVar[int]
+    TASKS_HELD_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    RATE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    backlog: int
+    oldest_task_age: _duration_pb2.Duration
+    tasks_held: int
+    keys: int
+    rate: float
+    def __init__(self, name: _Optional[str] = ..., backlog: _Optional[int] = ..., oldest_task_age: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., tasks_held: _Optional[int] = ..., keys: _Optional[int] = ..., rate: _Optional[float] = ...) -> None: ...
+
+class ListTaskQueuesRequest(_message.Message):
+    __slots__ = ("namespace",)
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    def __init__(self, namespace: _Optional[str] = ...) -> None: ...
+
+class ListTaskQueuesResponse(_message.Message):
+    __slots__ = ("task_queues",)
+    TASK_QUEUES_FIELD_NUMBER: _ClassVar[int]
+    task_queues: _containers.RepeatedCompositeFieldContainer[TaskQueue]
+    def __init__(self, task_queues: _Optional[_Iterable[_Union[TaskQueue, _Mapping]]] = ...) -> None: ...

@@ -68,6 +68,11 @@ class WorkerServiceStub:
                 request_serializer=partita_dot_v1_dot_worker__pb2.ListWorkersRequest.SerializeToString,
                 response_deserializer=partita_dot_v1_dot_worker__pb2.ListWorkersResponse.FromString,
                 _registered_method=True)
+        self.ListTaskQueues = channel.unary_unary(
+                '/partita.v1.WorkerService/ListTaskQueues',
+                request_serializer=partita_dot_v1_dot_worker__pb2.ListTaskQueuesRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_worker__pb2.ListTaskQueuesResponse.FromString,
+                _registered_method=True)
 
 
 class WorkerServiceServicer:
@@ -96,8 +101,9 @@ class WorkerServiceServicer:
     def CompleteStageTask(self, request, context):
         """Reports that a stage task succeeded, with its outputs. A stale or
         duplicate task token is acknowledged and changes nothing. Errors:
-        INVALID_ARGUMENT when the token is malformed or the outputs are larger
-        than the plane accepts (1 MiB of JSON by default).
+        INVALID_ARGUMENT when the token is malformed; RESOURCE_EXHAUSTED (with
+        a field violation naming `outputs`) when the outputs are larger than the
+        plane accepts (4 MiB of JSON by default).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -134,6 +140,16 @@ class WorkerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTaskQueues(self, request, context):
+        """Lists the task queues of a namespace that have stage tasks waiting or
+        held by workers, ordered by name, with their backlog and the age of
+        their oldest waiting task. Planes on PostgreSQL (replicas) list the
+        queues their workers poll, with the backlog only.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -161,6 +177,11 @@ def add_WorkerServiceServicer_to_server(servicer, server):
                     servicer.ListWorkers,
                     request_deserializer=partita_dot_v1_dot_worker__pb2.ListWorkersRequest.FromString,
                     response_serializer=partita_dot_v1_dot_worker__pb2.ListWorkersResponse.SerializeToString,
+            ),
+            'ListTaskQueues': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTaskQueues,
+                    request_deserializer=partita_dot_v1_dot_worker__pb2.ListTaskQueuesRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_worker__pb2.ListTaskQueuesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -307,6 +328,33 @@ class WorkerService:
             '/partita.v1.WorkerService/ListWorkers',
             partita_dot_v1_dot_worker__pb2.ListWorkersRequest.SerializeToString,
             partita_dot_v1_dot_worker__pb2.ListWorkersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTaskQueues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.WorkerService/ListTaskQueues',
+            partita_dot_v1_dot_worker__pb2.ListTaskQueuesRequest.SerializeToString,
+            partita_dot_v1_dot_worker__pb2.ListTaskQueuesResponse.FromString,
             options,
             channel_credentials,
             insecure,

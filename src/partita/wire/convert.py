@@ -121,7 +121,17 @@ def activation(state: ActivationState, *, runs: bool = True) -> activation_pb2.A
         parent_run_id=state.parent.get("runId", ""),
         run_number=state.run_number,
         continued_from_activation_id=state.continued_from,
+        paused_by=pause_kind(state),
     )
+
+
+def pause_kind(state: ActivationState) -> activation_pb2.PauseKind:
+    """Which pause a PAUSED activation is in, as the API's PauseKind."""
+    if state.status.value != "PAUSED":
+        return activation_pb2.PAUSE_KIND_UNSPECIFIED
+    if state.paused_by == "request":
+        return activation_pb2.PAUSE_KIND_REQUEST
+    return activation_pb2.PAUSE_KIND_STEPPED
 
 
 def event(value: Event) -> common_pb2.Event:

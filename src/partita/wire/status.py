@@ -53,7 +53,7 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str, status_pb2.Sta
         log.error("internal error", exc_info=exc)
         code, message = grpc.StatusCode.INTERNAL, "internal error (see the plane's log)"
     status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message)
-    if isinstance(exc, InvalidInputError):
+    if isinstance(exc, InvalidInputError | LimitExceededError) and exc.violations:
         detail = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(

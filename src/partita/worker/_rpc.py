@@ -18,6 +18,8 @@ CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 5000),
+    # A task's inputs may be up to the plane's payload limit (4 MiB by default) as JSON.
+    ("grpc.max_receive_message_length", 64 << 20),
 )
 POLL_TIMEOUT = 90.0
 """Deadline of a poll: longer than the plane's long-poll bound (at most 60 s)."""
