@@ -19,15 +19,18 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
+from partita.api.auth import AuthInterceptor
 from partita.api.campaigns import CampaignServicer
 from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
 from partita.api.schedules import ScheduleServicer
+from partita.api.security import SecurityServicer
 from partita.api.workers import WorkerServicer
 from partita.federation.hub import Hub
 from partita.federation.site import SiteLink
 from partita.federation.tls import TlsFiles, server_credentials
 from partita.runtime import Plane, PlaneConfig, tracing
+from partita.runtime.access import Access, needs_auth
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
@@ -39,6 +42,8 @@ from partita.v1 import (
     replica_pb2_grpc,
     schedule_pb2,
     schedule_pb2_grpc,
+    security_pb2,
+    security_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
 )
@@ -55,6 +60,7 @@ SERVICES = {
     "ScheduleService": schedule_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
     "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
     "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
+    "SecurityService": security_pb2.DESCRIPTOR.services_by_name["SecurityService"].full_name,
 }
 
 
@@ -73,7 +79,12 @@ class PlaneServer:
         self.companions = tuple(companions)
         config = plane.config
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        self.server = grpc.aio.server(options=_options(config))
+        self.access = Access(plane.store, config.default_namespace)
+        self.auth_required = needs_auth(config.auth, config.listen)
+        self.server = grpc.aio.server(
+            options=_options(config),
+            interceptors=[AuthInterceptor(self.access, self.auth_required)],
+        )
         self.ports: list[int] = []
         self.hub = Hub(plane) if config.federation_listen else None
         self.federation_server: grpc.aio.Server | None = None
@@ -108,6 +119,9 @@ class PlaneServer:
             ScheduleServicer(plane), self.server
         )
         replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
+        security_pb2_grpc.add_SecurityServiceServicer_to_server(
+            SecurityServicer(self.access), self.server
+        )
         self.peers = GrpcPeers()
         if plane.replicas is not None:
             plane.replicas.peers = self.peers
@@ -120,6 +134,7 @@ class PlaneServer:
             schedule_pb2.DESCRIPTOR,
             federation_pb2.DESCRIPTOR,
             replica_pb2.DESCRIPTOR,
+            security_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
         ]
@@ -211,6 +226,13 @@ async def run_site(
         ", ".join(config.listen),
         config.db,
     )
+    if server.auth_required:
+        log.info("authentication required: a bearer token or a client certificate on every call")
+    else:
+        log.warning(
+            "running OPEN: no authentication (%s); every caller may do everything",
+            "--insecure" if config.auth == "off" else "loopback and Unix sockets only",
+        )
     if config.federation_listen:
         log.info("accepting sites on %s (mTLS)", config.federation_listen)
     if config.hub:

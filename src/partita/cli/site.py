@@ -79,6 +79,18 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
 
 def plane_arguments(p: argparse.ArgumentParser, site_id: str) -> None:
     """The options every plane takes (``partita site`` and ``partita hub``)."""
+    auth = p.add_mutually_exclusive_group()
+    auth.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve with no authentication although an address is not loopback (without it, "
+        "only a plane on loopback or Unix sockets runs open)",
+    )
+    auth.add_argument(
+        "--require-auth",
+        action="store_true",
+        help="require a bearer token or a client certificate on every call, on loopback too",
+    )
     p.add_argument(
         "--listen",
         action="append",
@@ -198,6 +210,7 @@ def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_ca=args.tls_ca,
+        auth="off" if args.insecure else "on" if args.require_auth else "auto",
         **federation,
     )
 

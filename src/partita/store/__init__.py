@@ -4,6 +4,7 @@ from partita.store.base import (
     ActivationFilter,
     ActivationRow,
     ActivationWrite,
+    AuditRow,
     CampaignRow,
     DispatchRow,
     EventRow,
@@ -17,6 +18,7 @@ from partita.store.base import (
     Store,
     TaskRow,
     TimerRow,
+    TokenRow,
 )
 from partita.store.sqlite import SqliteStore
 
@@ -34,6 +36,7 @@ __all__ = [
     "ActivationFilter",
     "ActivationRow",
     "ActivationWrite",
+    "AuditRow",
     "CampaignRow",
     "DispatchRow",
     "EventRow",
@@ -48,5 +51,6 @@ __all__ = [
     "Store",
     "TaskRow",
     "TimerRow",
+    "TokenRow",
     "open_store",
 ]

@@ -38,6 +38,7 @@ from partita.store.postgres_replicas import (
     notify,
 )
 from partita.store.postgres_schedules import PostgresSchedules
+from partita.store.postgres_security import PostgresSecurity
 
 log = logging.getLogger("partita.store")
 
@@ -87,7 +88,7 @@ class _Op:
         """Set for a plain commit: commits of one batch are written together."""
 
 
-class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas):
+class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresSecurity, PostgresReplicas):
     """A Store on a PostgreSQL database (``postgresql://`` URL), shared by this site's replicas.
 
     ``replica_id`` names this plane among them: it owns the activations it creates or claims.

@@ -28,6 +28,7 @@ from partita.store.base import (
 )
 from partita.store.sqlite_dispatches import SqliteDispatches
 from partita.store.sqlite_schedules import SqliteSchedules
+from partita.store.sqlite_security import SqliteSecurity
 
 log = logging.getLogger("partita.store")
 
@@ -73,7 +74,7 @@ class _Op:
         self.future = future
 
 
-class SqliteStore(SqliteSchedules, SqliteDispatches):
+class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteSecurity):
     """A Store on one SQLite file (``:memory:`` is refused: readers need a shared file)."""
 
     durable_tasks = False

@@ -51,7 +51,16 @@ class ApiError extends Error {
 }
 
 async function api(path, options) {
-  const response = await fetch(path, options);
+  let response = await fetch(path, options);
+  if (response.status === 401) {
+    // The plane requires authentication: ask once for a bearer token, kept in a cookie
+    // (EventSource streams carry cookies, not headers).
+    const token = window.prompt("This plane requires a token (partita token create):");
+    if (token) {
+      document.cookie = `partita_token=${encodeURIComponent(token.trim())}; path=/; SameSite=Strict`;
+      response = await fetch(path, options);
+    }
+  }
   const text = await response.text();
   const body = text ? JSON.parse(text) : {};
   if (!response.ok) throw new ApiError(response.status, body);

@@ -1,0 +1,85 @@
+"""SecurityService: tokens and the audit log, over the plane's ``Access``."""
+
+from __future__ import annotations
+
+from partita.api.errors import Ctx
+from partita.api.rpc import unary
+from partita.errors import InvalidInputError
+from partita.runtime.access import Access
+from partita.store import TokenRow
+from partita.v1 import security_pb2, security_pb2_grpc
+from partita.wire import convert
+
+S = security_pb2
+MAX_PAGE = 1000
+
+
+class SecurityServicer(security_pb2_grpc.SecurityServiceServicer):
+    def __init__(self, access: Access) -> None:
+        self.access = access
+
+    @unary
+    async def CreateToken(
+        self, request: S.CreateTokenRequest, context: Ctx
+    ) -> S.CreateTokenResponse:
+        row, secret = await self.access.create_token(
+            request.name,
+            self.access.namespace(request.namespace),
+            request.role,
+            request.ttl_seconds,
+        )
+        return S.CreateTokenResponse(token=token_message(row), secret=secret)
+
+    @unary
+    async def ListTokens(self, request: S.ListTokensRequest, context: Ctx) -> S.ListTokensResponse:
+        rows = await self.access.store.list_tokens(self.access.namespace(request.namespace))
+        return S.ListTokensResponse(tokens=[token_message(r) for r in rows])
+
+    @unary
+    async def RevokeToken(
+        self, request: S.RevokeTokenRequest, context: Ctx
+    ) -> S.RevokeTokenResponse:
+        if not request.name:
+            raise InvalidInputError.field("name", "is required")
+        count = await self.access.revoke(request.name, self.access.namespace(request.namespace))
+        return S.RevokeTokenResponse(revoked=count)
+
+    @unary
+    async def ListAuditRecords(
+        self, request: S.ListAuditRecordsRequest, context: Ctx
+    ) -> S.ListAuditRecordsResponse:
+        if request.page_size < 0:
+            raise InvalidInputError.field("page_size", "must not be negative")
+        after = 0
+        if request.page_token:
+            if not request.page_token.isdigit():
+                raise InvalidInputError.field("page_token", "is not a token of this list")
+            after = int(request.page_token)
+        size = min(request.page_size or 100, MAX_PAGE)
+        rows = await self.access.audit(self.access.namespace(request.namespace), size, after)
+        return S.ListAuditRecordsResponse(
+            records=[
+                S.AuditRecord(
+                    sequence=r.seq,
+                    time=convert.timestamp(r.time),
+                    identity=r.identity,
+                    namespace=r.namespace,
+                    rpc=r.rpc,
+                    result=r.result,
+                )
+                for r in rows
+            ],
+            next_page_token=str(rows[-1].seq) if len(rows) == size else "",
+        )
+
+
+def token_message(row: TokenRow) -> S.Token:
+    return S.Token(
+        id=row.token_id,
+        name=row.name,
+        namespace=row.namespace,
+        role=row.role,
+        create_time=convert.timestamp(row.create_time),
+        expire_time=convert.timestamp(row.expire_time or None),
+        revoke_time=convert.timestamp(row.revoke_time or None),
+    )

@@ -1,0 +1,91 @@
+"""The security part of the SQLite store: token rows (digests only) and the audit log."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from partita.store.base import AuditRow, Page, TokenRow
+
+_TOKEN = "token_id, name, namespace, role, digest, create_time, expire_time, revoke_time"
+_AUDIT = "seq, time, identity, namespace, rpc, result"
+
+
+class SqliteSecurity:
+    """Tokens and audit rows; mixed into ``SqliteStore``, whose writer and reader it uses."""
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        raise NotImplementedError
+
+    async def _fetchone(self, sql: str, args: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    async def _fetchall(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        raise NotImplementedError
+
+    async def add_token(self, row: TokenRow) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO tokens ({_TOKEN}) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    row.token_id,
+                    row.name,
+                    row.namespace,
+                    row.role,
+                    row.digest,
+                    row.create_time,
+                    row.expire_time,
+                    row.revoke_time,
+                ),
+            )
+
+        await self._write(op)
+
+    async def token_by_digest(self, digest: str) -> TokenRow | None:
+        row = await self._fetchone(f"SELECT {_TOKEN} FROM tokens WHERE digest=?", (digest,))
+        return TokenRow(*row) if row else None
+
+    async def tokens_named(self, name: str) -> list[TokenRow]:
+        rows = await self._fetchall(
+            f"SELECT {_TOKEN} FROM tokens WHERE name=? ORDER BY create_time, token_id", (name,)
+        )
+        return [TokenRow(*r) for r in rows]
+
+    async def list_tokens(self, namespace: str) -> list[TokenRow]:
+        rows = await self._fetchall(
+            f"SELECT {_TOKEN} FROM tokens WHERE ?='' OR namespace=? "
+            "ORDER BY name, create_time, token_id",
+            (namespace, namespace),
+        )
+        return [TokenRow(*r) for r in rows]
+
+    async def revoke_tokens(self, name: str, namespace: str, now: float) -> int:
+        def op(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "UPDATE tokens SET revoke_time=? WHERE name=? AND revoke_time=0 "
+                "AND (?='' OR namespace=?)",
+                (now, name, namespace, namespace),
+            )
+            return cursor.rowcount
+
+        count: int = await self._write(op)
+        return count
+
+    async def add_audit(self, row: AuditRow) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO audit (time, identity, namespace, rpc, result) VALUES (?,?,?,?,?)",
+                (row.time, row.identity, row.namespace, row.rpc, row.result),
+            )
+
+        await self._write(op)
+
+    async def list_audit(self, namespace: str, page: Page) -> list[AuditRow]:
+        before = int(page.after[0]) if page.after else 1 << 62
+        rows = await self._fetchall(
+            f"SELECT {_AUDIT} FROM audit WHERE seq < ? AND (?='' OR namespace=?) "
+            "ORDER BY seq DESC LIMIT ?",
+            (before, namespace, namespace, page.size),
+        )
+        return [AuditRow(*r) for r in rows]
