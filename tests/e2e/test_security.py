@@ -160,3 +160,52 @@ async def test_a_plane_on_a_public_address_requires_credentials(tmp_path: Path) 
         assert "--insecure" in insecure.log_path.read_text()
     finally:
         insecure.close()
+
+
+async def test_an_approval_survives_a_sigkill_while_it_waits(tmp_path: Path) -> None:
+    from partita.v1 import campaign_pb2, campaign_pb2_grpc
+    from tests.api.plane_client import struct
+
+    spec = {
+        "firstStage": "approve",
+        "stages": {
+            "approve": {
+                "provider": "approval",
+                "config": {"fields": {"ticket": {"type": "string", "required": True}}},
+                "stageSelector": "deploy",
+            },
+            "deploy": {"provider": "mock"},
+        },
+    }
+    plane = PlaneProcess(tmp_path / "plane.db", "--http-listen", "off")
+    try:
+        plane.start()
+        channel = await plane.channel()
+        await campaign_pb2_grpc.CampaignServiceStub(channel).CreateCampaign(
+            campaign_pb2.CreateCampaignRequest(name="rollout", spec=struct(spec))
+        )
+        await channel.close()
+        started = cli("activate", "rollout", "--id", "r1", server=plane.address)
+        assert started.returncode == 0, started.stderr
+        plane.kill()
+        plane.start()
+        await serving(plane)
+        held = cli("get", "activation", "r1", "-o", "json", server=plane.address)
+        assert json.loads(held.stdout)["currentStage"] == "approve"
+        missing = cli("approve", "r1", "approve", server=plane.address)
+        assert missing.returncode == 2 and "fields.ticket" in missing.stderr
+        answered = cli("approve", "r1", "approve", "--field", "ticket=CHG-9", server=plane.address)
+        assert answered.returncode == 0, answered.stderr
+
+        async def completed() -> dict[str, object] | None:
+            got = cli("get", "activation", "r1", "-o", "json", server=plane.address)
+            found: dict[str, object] = json.loads(got.stdout)
+            return found if found["status"] == "ACTIVATION_STATUS_COMPLETED" else None
+
+        done = await assert_eventually(completed, within=30)
+        assert done["outputs"]["approve"]["fields"] == {"ticket": "CHG-9"}  # type: ignore[index]
+        assert done["outputs"]["approve"]["by"] == "anonymous"  # type: ignore[index]
+        history = cli("history", "r1", "-o", "json", server=plane.address)
+        assert "CHG-9" in history.stdout and "anonymous" in history.stdout
+    finally:
+        plane.close()

@@ -17,7 +17,7 @@ from cryptography import x509
 
 from partita.api.errors import Ctx, abort
 from partita.errors import PartitaError, UnauthenticatedError
-from partita.runtime.access import ANONYMOUS, PUBLIC, RULES, Access, Identity, Rule
+from partita.runtime.access import ANONYMOUS, CALLER, PUBLIC, RULES, Access, Identity, Rule
 from partita.runtime.tasks import TaskToken
 
 UNAUTHENTICATED = Identity("unauthenticated")
@@ -116,6 +116,7 @@ class _Gate:
                 identity = UNAUTHENTICATED
                 identity = await self.access.identify(_bearer(context), _uris(context))
             rule = self.access.authorize(identity, self.method, namespace)
+            CALLER.set(identity)
         except PartitaError as exc:
             if rule is not None and rule.audited:
                 code = "UNAUTHENTICATED" if isinstance(exc, UnauthenticatedError) else None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from partita.api.errors import Ctx
 from partita.api.rpc import unary
 from partita.errors import InvalidInputError
-from partita.runtime.access import Access
+from partita.runtime import Plane
+from partita.runtime.access import CALLER, Access, role_in
 from partita.store import TokenRow
 from partita.v1 import security_pb2, security_pb2_grpc
 from partita.wire import convert
@@ -71,6 +72,31 @@ class SecurityServicer(security_pb2_grpc.SecurityServiceServicer):
             ],
             next_page_token=str(rows[-1].seq) if len(rows) == size else "",
         )
+
+
+class ApprovalServicer(security_pb2_grpc.ApprovalServiceServicer):
+    def __init__(self, plane: Plane, access: Access) -> None:
+        self.plane = plane
+        self.access = access
+
+    @unary
+    async def AnswerApproval(
+        self, request: S.AnswerApprovalRequest, context: Ctx
+    ) -> S.AnswerApprovalResponse:
+        if not request.stage:
+            raise InvalidInputError.field("stage", "is required")
+        namespace = self.access.namespace(request.namespace)
+        caller = CALLER.get()
+        state = await self.plane.answer_approval(
+            namespace,
+            request.activation_id,
+            request.stage,
+            "approve" if request.approve else "reject",
+            convert.to_dict(request.fields),
+            caller.name,
+            role_in(caller, namespace),
+        )
+        return S.AnswerApprovalResponse(activation=convert.activation(state))
 
 
 def token_message(row: TokenRow) -> S.Token:

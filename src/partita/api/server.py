@@ -24,7 +24,7 @@ from partita.api.campaigns import CampaignServicer
 from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
 from partita.api.schedules import ScheduleServicer
-from partita.api.security import SecurityServicer
+from partita.api.security import ApprovalServicer, SecurityServicer
 from partita.api.workers import WorkerServicer
 from partita.federation.hub import Hub
 from partita.federation.site import SiteLink
@@ -61,6 +61,7 @@ SERVICES = {
     "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
     "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
     "SecurityService": security_pb2.DESCRIPTOR.services_by_name["SecurityService"].full_name,
+    "ApprovalService": security_pb2.DESCRIPTOR.services_by_name["ApprovalService"].full_name,
 }
 
 
@@ -121,6 +122,9 @@ class PlaneServer:
         replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
         security_pb2_grpc.add_SecurityServiceServicer_to_server(
             SecurityServicer(self.access), self.server
+        )
+        security_pb2_grpc.add_ApprovalServiceServicer_to_server(
+            ApprovalServicer(plane, self.access), self.server
         )
         self.peers = GrpcPeers()
         if plane.replicas is not None:

@@ -57,6 +57,26 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--limit", type=int, default=100, metavar="N", help="most records (100)")
     p.set_defaults(func=audit)
 
+    for verb, does in (("approve", "approve"), ("reject", "reject")):
+        p = sub.add_parser(
+            verb,
+            parents=[common],
+            help=f"{does} an approval stage waiting in an activation",
+            description=f"Answer the form of an `approval` stage: {does} it, filling the "
+            "form's fields with --field. The answer and who gave it are recorded in the "
+            "history. Needs the operator role, and the approver role or name the form asks "
+            "for.",
+        )
+        p.add_argument("activation_id", metavar="ID")
+        p.add_argument("stage", metavar="STAGE", help="the waiting approval stage")
+        p.add_argument(
+            "--field",
+            action="append",
+            metavar="K=V",
+            help="a form field (repeatable; V is read as YAML: 3, true, text)",
+        )
+        p.set_defaults(func=answer, approve=verb == "approve")
+
 
 def _stub(client: Client) -> Any:
     from partita.v1 import security_pb2_grpc
@@ -166,3 +186,20 @@ def _record(record: Any) -> Any:
 def _time(stamp: Any) -> str:
     seconds = stamp.seconds + stamp.nanos / 1e9
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def answer(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.cli.control import _show
+    from partita.cli.values import assignments, to_struct
+    from partita.v1 import security_pb2, security_pb2_grpc
+
+    request = security_pb2.AnswerApprovalRequest(
+        namespace=client.namespace,
+        activation_id=args.activation_id,
+        stage=args.stage,
+        approve=args.approve,
+        fields=to_struct(assignments(args.field, "--field")),
+    )
+    stub = security_pb2_grpc.ApprovalServiceStub(client.channel)
+    response = stub.AnswerApproval(request, timeout=CALL_TIMEOUT)
+    return int(_show(out, response.activation))

@@ -15,6 +15,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from partita.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
@@ -40,7 +41,13 @@ _READ = {
     "sites.read",
     "replicas.read",
 }
-_OPERATE = {"activations.start", "activations.control", "tasks.work", "schedules.trigger"}
+_OPERATE = {
+    "activations.start",
+    "activations.control",
+    "tasks.work",
+    "schedules.trigger",
+    "approvals.answer",
+}
 _ADMIN = {
     "campaigns.write",
     "schedules.write",
@@ -150,6 +157,7 @@ def _rules() -> dict[str, Rule]:
                 "ListAuditRecords": Rule("audit.read"),
             },
         ),
+        "/partita.v1.ApprovalService/AnswerApproval": Rule("approvals.answer", audited=True),
         "/grpc.health.v1.Health/Check": Rule(PUBLIC),
         "/grpc.health.v1.Health/List": Rule(PUBLIC),
         "/grpc.health.v1.Health/Watch": Rule(PUBLIC),
@@ -183,6 +191,17 @@ class Identity:
 
 ANONYMOUS = Identity("anonymous", everything=True)
 """The caller on an open plane."""
+CALLER: ContextVar[Identity] = ContextVar("partita_caller", default=ANONYMOUS)
+"""The caller of the call being served (set by the gate, read by servicers)."""
+
+
+def role_in(identity: Identity, namespace: str) -> str:
+    """The strongest role ``identity`` holds in ``namespace`` ("" for none)."""
+    if identity.everything:
+        return "admin"
+    held = [identity.grants.get(namespace, ""), identity.grants.get(ALL, "")]
+    ranked = [r for r in held if r in ROLES]
+    return max(ranked, key=ROLES.index) if ranked else ""
 
 
 def digest(secret: str) -> str:

@@ -24,8 +24,15 @@ from partita.engine import (
     Start,
     Terminate,
     apply,
+    approval,
 )
-from partita.errors import InvalidInputError, NotFoundError, UnavailableError
+from partita.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnavailableError,
+)
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
 from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
@@ -324,9 +331,45 @@ class Plane:
     ) -> ActivationState:
         if not event:
             raise InvalidInputError.field("event", "is required")
+        if event.startswith(approval.EVENT_PREFIX):
+            raise InvalidInputError.field(
+                "event", "approvals are answered with partita approve|reject (AnswerApproval)"
+            )
         data = data or {}
         self._check_payload("data", data)
         return await self._submit(namespace, activation_id, Signal(event, data), request_id)
+
+    async def answer_approval(
+        self,
+        namespace: str,
+        activation_id: str,
+        stage: str,
+        decision: str,
+        fields: dict[str, Any],
+        by: str,
+        role: str,
+    ) -> ActivationState:
+        """Answer the form of an ``approval`` stage waiting in the activation, as ``by``
+        holding ``role`` in the namespace (the form says who may answer)."""
+        state = await self.get_activation(namespace, activation_id)
+        run = next(
+            (
+                r
+                for r in state.runs
+                if r.stage == stage and r.provider == approval.PROVIDER and r.open
+            ),
+            None,
+        )
+        if run is None:
+            raise PreconditionError(f"stage {stage!r} is not waiting for an approval")
+        approval.check_answer(run.config, decision, fields)
+        if not approval.may_answer(run.config, by.partition(":")[2] or by, role):
+            raise PermissionDeniedError(f"not an approver of stage {stage!r}")
+        self._check_payload("fields", fields)
+        data = approval.outputs(decision, by, fields)
+        return await self._submit(
+            namespace, activation_id, Signal(approval.event_of(stage), data), ""
+        )
 
     async def advance_activation(
         self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""

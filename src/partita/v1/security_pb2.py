@@ -22,36 +22,44 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from partita.v1 import activation_pb2 as partita_dot_v1_dot_activation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19partita/v1/security.proto\x12\npartita.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x01\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x12\x43reateTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x01\"G\n\x13\x43reateTokenResponse\x12 \n\x05token\x18\x01 \x01(\x0b\x32\x11.partita.v1.Token\x12\x0e\n\x06secret\x18\x02 \x01(\t\"&\n\x11ListTokensRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\"7\n\x12ListTokensResponse\x12!\n\x06tokens\x18\x01 \x03(\x0b\x32\x11.partita.v1.Token\"5\n\x12RevokeTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"&\n\x13RevokeTokenResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\x05\"\x8b\x01\n\x0b\x41uditRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0b\n\x03rpc\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\"S\n\x17ListAuditRecordsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x18ListAuditRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.partita.v1.AuditRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xdd\x02\n\x0fSecurityService\x12N\n\x0b\x43reateToken\x12\x1e.partita.v1.CreateTokenRequest\x1a\x1f.partita.v1.CreateTokenResponse\x12K\n\nListTokens\x12\x1d.partita.v1.ListTokensRequest\x1a\x1e.partita.v1.ListTokensResponse\x12N\n\x0bRevokeToken\x12\x1e.partita.v1.RevokeTokenRequest\x1a\x1f.partita.v1.RevokeTokenResponse\x12]\n\x10ListAuditRecords\x12#.partita.v1.ListAuditRecordsRequest\x1a$.partita.v1.ListAuditRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19partita/v1/security.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bpartita/v1/activation.proto\"\xd5\x01\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x12\x43reateTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x01\"G\n\x13\x43reateTokenResponse\x12 \n\x05token\x18\x01 \x01(\x0b\x32\x11.partita.v1.Token\x12\x0e\n\x06secret\x18\x02 \x01(\t\"&\n\x11ListTokensRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\"7\n\x12ListTokensResponse\x12!\n\x06tokens\x18\x01 \x03(\x0b\x32\x11.partita.v1.Token\"5\n\x12RevokeTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"&\n\x13RevokeTokenResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\x05\"\x8b\x01\n\x0b\x41uditRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0b\n\x03rpc\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\"S\n\x17ListAuditRecordsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x18ListAuditRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.partita.v1.AuditRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8a\x01\n\x15\x41nswerApprovalRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x04 \x01(\x08\x12\'\n\x06\x66ields\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"D\n\x16\x41nswerApprovalResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation2\xdd\x02\n\x0fSecurityService\x12N\n\x0b\x43reateToken\x12\x1e.partita.v1.CreateTokenRequest\x1a\x1f.partita.v1.CreateTokenResponse\x12K\n\nListTokens\x12\x1d.partita.v1.ListTokensRequest\x1a\x1e.partita.v1.ListTokensResponse\x12N\n\x0bRevokeToken\x12\x1e.partita.v1.RevokeTokenRequest\x1a\x1f.partita.v1.RevokeTokenResponse\x12]\n\x10ListAuditRecords\x12#.partita.v1.ListAuditRecordsRequest\x1a$.partita.v1.ListAuditRecordsResponse2j\n\x0f\x41pprovalService\x12W\n\x0e\x41nswerApproval\x12!.partita.v1.AnswerApprovalRequest\x1a\".partita.v1.AnswerApprovalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partita.v1.security_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOKEN']._serialized_start=75
-  _globals['_TOKEN']._serialized_end=288
-  _globals['_CREATETOKENREQUEST']._serialized_start=290
-  _globals['_CREATETOKENREQUEST']._serialized_end=378
-  _globals['_CREATETOKENRESPONSE']._serialized_start=380
-  _globals['_CREATETOKENRESPONSE']._serialized_end=451
-  _globals['_LISTTOKENSREQUEST']._serialized_start=453
-  _globals['_LISTTOKENSREQUEST']._serialized_end=491
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=493
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=548
-  _globals['_REVOKETOKENREQUEST']._serialized_start=550
-  _globals['_REVOKETOKENREQUEST']._serialized_end=603
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=605
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=643
-  _globals['_AUDITRECORD']._serialized_start=646
-  _globals['_AUDITRECORD']._serialized_end=785
-  _globals['_LISTAUDITRECORDSREQUEST']._serialized_start=787
-  _globals['_LISTAUDITRECORDSREQUEST']._serialized_end=870
-  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_start=872
-  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_end=965
-  _globals['_SECURITYSERVICE']._serialized_start=968
-  _globals['_SECURITYSERVICE']._serialized_end=1317
+  _globals['_TOKEN']._serialized_start=134
+  _globals['_TOKEN']._serialized_end=347
+  _globals['_CREATETOKENREQUEST']._serialized_start=349
+  _globals['_CREATETOKENREQUEST']._serialized_end=437
+  _globals['_CREATETOKENRESPONSE']._serialized_start=439
+  _globals['_CREATETOKENRESPONSE']._serialized_end=510
+  _globals['_LISTTOKENSREQUEST']._serialized_start=512
+  _globals['_LISTTOKENSREQUEST']._serialized_end=550
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=552
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=607
+  _globals['_REVOKETOKENREQUEST']._serialized_start=609
+  _globals['_REVOKETOKENREQUEST']._serialized_end=662
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=664
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=702
+  _globals['_AUDITRECORD']._serialized_start=705
+  _globals['_AUDITRECORD']._serialized_end=844
+  _globals['_LISTAUDITRECORDSREQUEST']._serialized_start=846
+  _globals['_LISTAUDITRECORDSREQUEST']._serialized_end=929
+  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_start=931
+  _globals['_LISTAUDITRECORDSRESPONSE']._serialized_end=1024
+  _globals['_ANSWERAPPROVALREQUEST']._serialized_start=1027
+  _globals['_ANSWERAPPROVALREQUEST']._serialized_end=1165
+  _globals['_ANSWERAPPROVALRESPONSE']._serialized_start=1167
+  _globals['_ANSWERAPPROVALRESPONSE']._serialized_end=1235
+  _globals['_SECURITYSERVICE']._serialized_start=1238
+  _globals['_SECURITYSERVICE']._serialized_end=1587
+  _globals['_APPROVALSERVICE']._serialized_start=1589
+  _globals['_APPROVALSERVICE']._serialized_end=1695
 # @@protoc_insertion_point(module_scope)

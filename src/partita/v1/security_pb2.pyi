@@ -1,6 +1,8 @@
 import datetime
 
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from partita.v1 import activation_pb2 as _activation_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -106,3 +108,23 @@ class ListAuditRecordsResponse(_message.Message):
     records: _containers.RepeatedCompositeFieldContainer[AuditRecord]
     next_page_token: str
     def __init__(self, records: _Optional[_Iterable[_Union[AuditRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class AnswerApprovalRequest(_message.Message):
+    __slots__ = ("namespace", "activation_id", "stage", "approve", "fields")
+    NAMESPACE_FIELD_NUMBER: _ClassVar[int]
+    ACTIVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    FIELDS_FIELD_NUMBER: _ClassVar[int]
+    namespace: str
+    activation_id: str
+    stage: str
+    approve: bool
+    fields: _struct_pb2.Struct
+    def __init__(self, namespace: _Optional[str] = ..., activation_id: _Optional[str] = ..., stage: _Optional[str] = ..., approve: _Optional[bool] = ..., fields: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class AnswerApprovalResponse(_message.Message):
+    __slots__ = ("activation",)
+    ACTIVATION_FIELD_NUMBER: _ClassVar[int]
+    activation: _activation_pb2.Activation
+    def __init__(self, activation: _Optional[_Union[_activation_pb2.Activation, _Mapping]] = ...) -> None: ...

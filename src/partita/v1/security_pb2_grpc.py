@@ -236,3 +236,95 @@ class SecurityService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class ApprovalServiceStub:
+    """Approvals: a stage of the built-in `approval` provider waits on a form until
+    a person allowed by its `approvers` answers it, or its `timeout` decides
+    its `default`. The answer and who gave it are recorded in the history (the
+    SIGNAL_RECEIVED event of `approval:<stage>`) and in the stage's outputs
+    `{decision, by, fields}`; a rejection fails the stage with `Rejected`.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.AnswerApproval = channel.unary_unary(
+                '/partita.v1.ApprovalService/AnswerApproval',
+                request_serializer=partita_dot_v1_dot_security__pb2.AnswerApprovalRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.AnswerApprovalResponse.FromString,
+                _registered_method=True)
+
+
+class ApprovalServiceServicer:
+    """Approvals: a stage of the built-in `approval` provider waits on a form until
+    a person allowed by its `approvers` answers it, or its `timeout` decides
+    its `default`. The answer and who gave it are recorded in the history (the
+    SIGNAL_RECEIVED event of `approval:<stage>`) and in the stage's outputs
+    `{decision, by, fields}`; a rejection fails the stage with `Rejected`.
+    """
+
+    def AnswerApproval(self, request, context):
+        """Approves or rejects the approval stage `stage` waiting in an activation.
+        Needs `approvals.answer` (operator) in the namespace, and the approver
+        role or name the form asks for. Errors: INVALID_ARGUMENT naming each
+        form field that is missing or of the wrong type, FAILED_PRECONDITION
+        when the stage is not waiting for an approval.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_ApprovalServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'AnswerApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerApproval,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.AnswerApprovalRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.AnswerApprovalResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'partita.v1.ApprovalService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('partita.v1.ApprovalService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class ApprovalService:
+    """Approvals: a stage of the built-in `approval` provider waits on a form until
+    a person allowed by its `approvers` answers it, or its `timeout` decides
+    its `default`. The answer and who gave it are recorded in the history (the
+    SIGNAL_RECEIVED event of `approval:<stage>`) and in the stage's outputs
+    `{decision, by, fields}`; a rejection fails the stage with `Rejected`.
+    """
+
+    @staticmethod
+    def AnswerApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.ApprovalService/AnswerApproval',
+            partita_dot_v1_dot_security__pb2.AnswerApprovalRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.AnswerApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

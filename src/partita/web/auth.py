@@ -15,7 +15,7 @@ import grpc
 from aiohttp import web
 
 from partita.errors import PartitaError, PermissionDeniedError, UnauthenticatedError
-from partita.runtime.access import ANONYMOUS, PUBLIC, RULES, Access, Identity
+from partita.runtime.access import ANONYMOUS, CALLER, PUBLIC, RULES, Access, Identity
 from partita.web.errors import error_response
 
 COOKIE = "partita_token"
@@ -35,6 +35,8 @@ ROUTES: dict[tuple[str, str], str] = {
 }
 """Each route of the JSON API and the RPC whose rule it follows."""
 VERBS = {
+    "approve": "/partita.v1.ApprovalService/AnswerApproval",
+    "reject": "/partita.v1.ApprovalService/AnswerApproval",
     "cancel": _A + "CancelActivation",
     "terminate": _A + "TerminateActivation",
     "signal": _A + "SignalActivation",
@@ -83,6 +85,7 @@ def gate(access: Access, required: bool) -> Any:
                 identity = Identity("unauthenticated")
                 identity = await access.identify(_bearer(request), [])
             rule = access.authorize(identity, method, namespace)
+            CALLER.set(identity)
         except PartitaError as exc:
             if rule is not None and rule.audited and method is not None:
                 result = (
