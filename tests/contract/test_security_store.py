@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partita.store import AuditRow, Page, Store, TokenRow
+from partita.store import AuditRow, Page, SecretRow, Store, TokenRow
 from tests.contract.conftest import StoreFactory
 
 
@@ -55,3 +55,17 @@ async def test_audit_rows_are_kept_newest_first_by_namespace(
         assert (first[0].namespace, first[0].rpc, first[0].result) == ("a", "/x/Y", "OK")
     finally:
         await store.close()
+
+
+async def test_secrets_are_kept_sealed_replaced_listed_and_deleted(store: Store) -> None:
+    await store.save_secret(SecretRow("a", "token", b"\x00sealed-1", 1.0))
+    await store.save_secret(SecretRow("a", "token", b"\x00sealed-2", 2.0))
+    await store.save_secret(SecretRow("b", "other", b"\x01x", 3.0))
+    assert await store.list_secrets("a") == [SecretRow("a", "token", b"\x00sealed-2", 2.0)]
+    assert [(r.namespace, r.name) for r in await store.list_secrets("")] == [
+        ("a", "token"),
+        ("b", "other"),
+    ]
+    assert await store.delete_secret("a", "token") is True
+    assert await store.delete_secret("a", "token") is False
+    assert await store.list_secrets("a") == []

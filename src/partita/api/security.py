@@ -7,6 +7,7 @@ from partita.api.rpc import unary
 from partita.errors import InvalidInputError
 from partita.runtime import Plane
 from partita.runtime.access import CALLER, Access, role_in
+from partita.runtime.secrets import Secrets
 from partita.store import TokenRow
 from partita.v1 import security_pb2, security_pb2_grpc
 from partita.wire import convert
@@ -16,8 +17,41 @@ MAX_PAGE = 1000
 
 
 class SecurityServicer(security_pb2_grpc.SecurityServiceServicer):
-    def __init__(self, access: Access) -> None:
+    def __init__(self, access: Access, secrets: Secrets) -> None:
         self.access = access
+        self.secrets = secrets
+
+    @unary
+    async def SetSecret(self, request: S.SetSecretRequest, context: Ctx) -> S.SetSecretResponse:
+        namespace = self.access.namespace(request.namespace)
+        await self.secrets.set(namespace, request.name, request.value)
+        return S.SetSecretResponse(
+            secret=S.Secret(
+                namespace=namespace,
+                name=request.name,
+                update_time=convert.timestamp(self.secrets.clock()),
+            )
+        )
+
+    @unary
+    async def ListSecrets(
+        self, request: S.ListSecretsRequest, context: Ctx
+    ) -> S.ListSecretsResponse:
+        namespace = self.access.namespace(request.namespace)
+        found = await self.secrets.list(namespace)
+        return S.ListSecretsResponse(
+            secrets=[
+                S.Secret(namespace=namespace, name=name, update_time=convert.timestamp(when))
+                for name, when in found
+            ]
+        )
+
+    @unary
+    async def DeleteSecret(
+        self, request: S.DeleteSecretRequest, context: Ctx
+    ) -> S.DeleteSecretResponse:
+        await self.secrets.delete(self.access.namespace(request.namespace), request.name)
+        return S.DeleteSecretResponse()
 
     @unary
     async def CreateToken(

@@ -121,7 +121,7 @@ class PlaneServer:
         )
         replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
         security_pb2_grpc.add_SecurityServiceServicer_to_server(
-            SecurityServicer(self.access), self.server
+            SecurityServicer(self.access, plane.secrets), self.server
         )
         security_pb2_grpc.add_ApprovalServiceServicer_to_server(
             ApprovalServicer(plane, self.access), self.server

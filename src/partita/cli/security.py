@@ -57,6 +57,31 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     p.add_argument("--limit", type=int, default=100, metavar="N", help="most records (100)")
     p.set_defaults(func=audit)
 
+    p = sub.add_parser(
+        "secret",
+        parents=[common],
+        help="set, list and delete the secrets of a namespace",
+        description="Secrets of a namespace (-n), sealed at rest with AES-GCM under the "
+        "plane's key (PARTITA_SECRET_KEY or --secret-key-file; `partita secret key` makes "
+        "one). Stage inputs and config read them as ${{ secrets.NAME }} (CEL) or "
+        "${{ $secret(NAME, KEY) }} (Symphony, KEY of a JSON secret); outputs, failures, the "
+        "history and the logs show *** instead. Needs the admin role.",
+    )
+    kinds = p.add_subparsers(dest="what", metavar="{set,list,delete,key}", required=True)
+    q = kinds.add_parser("set", parents=[common], help="create or replace a secret")
+    q.add_argument("name", metavar="NAME")
+    q.add_argument(
+        "--from-file", required=True, metavar="F", help="the file holding the value (- for stdin)"
+    )
+    q.set_defaults(func=set_secret)
+    q = kinds.add_parser("list", parents=[common], help="the names of the namespace's secrets")
+    q.set_defaults(func=list_secrets)
+    q = kinds.add_parser("delete", parents=[common], help="delete a secret")
+    q.add_argument("name", metavar="NAME")
+    q.set_defaults(func=delete_secret)
+    q = kinds.add_parser("key", parents=[common], help="print a new random secret key (base64)")
+    q.set_defaults(func=new_secret_key)
+
     for verb, does in (("approve", "approve"), ("reject", "reject")):
         p = sub.add_parser(
             verb,
@@ -203,3 +228,60 @@ def answer(args: argparse.Namespace, client: Client, out: Printer) -> int:
     stub = security_pb2_grpc.ApprovalServiceStub(client.channel)
     response = stub.AnswerApproval(request, timeout=CALL_TIMEOUT)
     return int(_show(out, response.activation))
+
+
+def set_secret(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    import sys
+
+    from partita.v1 import security_pb2
+
+    try:
+        if args.from_file == "-":
+            value = sys.stdin.read()
+        else:
+            with open(args.from_file, encoding="utf-8") as handle:
+                value = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"--from-file: {exc}") from None
+    value = value.removesuffix("\n")
+    response = _stub(client).SetSecret(
+        security_pb2.SetSecretRequest(namespace=client.namespace, name=args.name, value=value),
+        timeout=CALL_TIMEOUT,
+    )
+    if out.structured:
+        out.emit_message(response.secret)
+    else:
+        out.line(f"secret {response.secret.name} set in namespace {response.secret.namespace}")
+    return 0
+
+
+def list_secrets(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.v1 import security_pb2
+
+    response = _stub(client).ListSecrets(
+        security_pb2.ListSecretsRequest(namespace=client.namespace), timeout=CALL_TIMEOUT
+    )
+    if out.structured:
+        out.emit_message(response)
+        return 0
+    out.table(["NAME", "UPDATED"], [[s.name, _time(s.update_time)] for s in response.secrets])
+    return 0
+
+
+def delete_secret(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.v1 import security_pb2
+
+    _stub(client).DeleteSecret(
+        security_pb2.DeleteSecretRequest(namespace=client.namespace, name=args.name),
+        timeout=CALL_TIMEOUT,
+    )
+    if not out.structured:
+        out.line(f"secret {args.name} deleted")
+    return 0
+
+
+def new_secret_key(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.runtime.secrets import new_key
+
+    out.line(new_key())
+    return 0

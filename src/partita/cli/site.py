@@ -79,6 +79,13 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
 
 def plane_arguments(p: argparse.ArgumentParser, site_id: str) -> None:
     """The options every plane takes (``partita site`` and ``partita hub``)."""
+    p.add_argument(
+        "--secret-key-file",
+        default="",
+        metavar="F",
+        help="file holding the key that seals secrets (base64 of 32 bytes, `partita secret "
+        "key`); default: env PARTITA_SECRET_KEY",
+    )
     auth = p.add_mutually_exclusive_group()
     auth.add_argument(
         "--insecure",
@@ -211,6 +218,7 @@ def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
         tls_key=args.tls_key,
         tls_ca=args.tls_ca,
         auth="off" if args.insecure else "on" if args.require_auth else "auto",
+        secret_key_file=args.secret_key_file,
         **federation,
     )
 

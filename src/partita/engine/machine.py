@@ -42,6 +42,7 @@ from partita.engine.retry import retry_delay
 from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 from partita.errors import InvalidInputError, PreconditionError
 from partita.expr import ExpressionError
+from partita.expr.secrets import reference
 from partita.model.durations import format_duration
 from partita.model.symphony import schedule_time
 
@@ -57,6 +58,8 @@ class Context:
     """Seconds since the epoch."""
     site: str = "local"
     """The id of the site this plane runs."""
+    secrets: tuple[str, ...] = ()
+    """Names of the namespace's secrets: ``secrets.NAME`` yields a reference to each."""
 
 
 WORKER_TIMEOUTS = {
@@ -614,6 +617,7 @@ class _Step:
             "outputs": outputs,
             "context": context,
             "trigger": state.trigger,
+            "secrets": {name: reference(name) for name in self.context.secrets},
             "activation": {
                 "id": state.id,
                 "namespace": state.namespace,

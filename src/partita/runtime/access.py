@@ -54,6 +54,8 @@ _ADMIN = {
     "tokens.read",
     "tokens.write",
     "audit.read",
+    "secrets.read",
+    "secrets.write",
     "replicas.deliver",
     "sites.connect",
 }
@@ -155,6 +157,9 @@ def _rules() -> dict[str, Rule]:
                 "ListTokens": Rule("tokens.read"),
                 "RevokeToken": Rule("tokens.write", audited=True),
                 "ListAuditRecords": Rule("audit.read"),
+                "SetSecret": Rule("secrets.write", audited=True),
+                "ListSecrets": Rule("secrets.read"),
+                "DeleteSecret": Rule("secrets.write", audited=True),
             },
         ),
         "/partita.v1.ApprovalService/AnswerApproval": Rule("approvals.answer", audited=True),

@@ -54,6 +54,8 @@ class PlaneConfig:
     """Authentication of the public API and the console: ``auto`` (required unless every
     listen address is loopback or a Unix socket), ``on`` (always) or ``off``
     (``--insecure``: never)."""
+    secret_key_file: str = ""
+    """File holding the secret key (base64 of 32 bytes); empty: ``PARTITA_SECRET_KEY``."""
     keepalive_seconds: float = 10.0
     """Federation: keepalive ping and site heartbeat interval; a link silent for about twice
     this long is found dead."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import json
 import logging
@@ -42,6 +43,7 @@ from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
 from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
+from partita.runtime.secrets import Secrets, load_key
 from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import TaskToken, WorkerInfo
@@ -91,6 +93,8 @@ class Plane:
         self.catalog = Catalog(self.store, sorted(self.providers))
         self.clock = clock
         self.driver = Driver(self.store, self.catalog, self.providers, config, clock)
+        self.secrets = Secrets(self.store, load_key(config.secret_key_file), clock)
+        self.driver.secrets = self.secrets
         self.stage_tasks = StageTasks(
             self.driver,
             clock,
@@ -133,6 +137,7 @@ class Plane:
         """Open the store and recover; among replicas, join and claim activations, reachable
         by the others at ``advertise`` (default: the config's)."""
         await self.store.open()
+        await self.secrets.load()
         recovered = await self.driver.recover()
         await self.dispatches.recover()
         if recovered:
@@ -439,17 +444,21 @@ class Plane:
     ) -> LeasedTask | None:
         self._check_running()
         namespace = namespace or self.config.default_namespace
-        return await self.stage_tasks.poll(namespace, task_queue, identity)
+        leased = await self.stage_tasks.poll(namespace, task_queue, identity)
+        if leased is None:
+            return None
+        inputs = self.secrets.reveal(namespace, leased.task.inputs)  # only the worker sees them
+        return dataclasses.replace(leased, task=dataclasses.replace(leased.task, inputs=inputs))
 
     async def complete_stage_task(
         self, token: bytes, outputs: dict[str, Any], identity: str
     ) -> None:
         self._check_running()
-        await self.stage_tasks.complete(token, outputs, identity)
+        await self.stage_tasks.complete(token, self.secrets.redact(outputs), identity)
 
     async def fail_stage_task(self, token: bytes, failure: dict[str, Any], identity: str) -> None:
         self._check_running()
-        await self.stage_tasks.fail(token, failure, identity)
+        await self.stage_tasks.fail(token, self.secrets.redact(failure), identity)
 
     async def heartbeat_stage_task(self, token: bytes, identity: str) -> bool:
         """True when the worker should stop: the activation was cancelled, or the task is stale."""

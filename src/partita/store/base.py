@@ -304,6 +304,16 @@ class AuditRow:
     """The status code's name: OK, PERMISSION_DENIED, ..."""
 
 
+@dataclass(frozen=True)
+class SecretRow:
+    """A secret as stored: sealed (AES-GCM nonce and ciphertext), never in clear."""
+
+    namespace: str
+    name: str
+    sealed: bytes
+    update_time: float
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 
@@ -475,6 +485,15 @@ class Store(Protocol):
     async def list_audit(self, namespace: str, page: Page) -> list[AuditRow]:
         """Audit rows of ``namespace`` (every one for ``""``), newest first; ``page.after``
         is the ``(seq,)`` of the last row of the previous page."""
+
+    async def save_secret(self, row: SecretRow) -> None:
+        """Insert or replace a secret."""
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        """Delete a secret; False when there was none."""
+
+    async def list_secrets(self, namespace: str) -> list[SecretRow]:
+        """The secrets of ``namespace`` (every namespace for ``""``), by namespace and name."""
 
     async def save_site(self, row: SiteRow) -> None:
         """Insert or replace a site."""

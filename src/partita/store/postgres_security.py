@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from partita.store.base import AuditRow, Page, TokenRow
+from partita.store.base import AuditRow, Page, SecretRow, TokenRow
 
 Conn = Any
 _TOKEN = "token_id, name, namespace, role, digest, create_time, expire_time, revoke_time"
@@ -96,3 +96,35 @@ class PostgresSecurity:
             page.size,
         )
         return [AuditRow(*r) for r in rows]
+
+    async def save_secret(self, row: SecretRow) -> None:
+        async def op(conn: Conn) -> None:
+            await conn.execute(
+                "INSERT INTO secrets (namespace, name, sealed, update_time) "
+                "VALUES ($1,$2,$3,$4) ON CONFLICT (namespace, name) "
+                "DO UPDATE SET sealed=EXCLUDED.sealed, update_time=EXCLUDED.update_time",
+                row.namespace,
+                row.name,
+                row.sealed,
+                row.update_time,
+            )
+
+        await self._write(op)
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        async def op(conn: Conn) -> bool:
+            status = await conn.execute(
+                "DELETE FROM secrets WHERE namespace=$1 AND name=$2", namespace, name
+            )
+            return str(status).endswith(" 1")
+
+        deleted: bool = await self._write(op)
+        return deleted
+
+    async def list_secrets(self, namespace: str) -> list[SecretRow]:
+        rows = await self._fetch(
+            "SELECT namespace, name, sealed, update_time FROM secrets "
+            'WHERE $1=\'\' OR namespace=$1 ORDER BY namespace COLLATE "C", name COLLATE "C"',
+            namespace,
+        )
+        return [SecretRow(r[0], r[1], bytes(r[2]), r[3]) for r in rows]

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from partita.store.base import AuditRow, Page, TokenRow
+from partita.store.base import AuditRow, Page, SecretRow, TokenRow
 
 _TOKEN = "token_id, name, namespace, role, digest, create_time, expire_time, revoke_time"
 _AUDIT = "seq, time, identity, namespace, rpc, result"
@@ -89,3 +89,31 @@ class SqliteSecurity:
             (before, namespace, namespace, page.size),
         )
         return [AuditRow(*r) for r in rows]
+
+    async def save_secret(self, row: SecretRow) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO secrets (namespace, name, sealed, update_time) "
+                "VALUES (?,?,?,?)",
+                (row.namespace, row.name, row.sealed, row.update_time),
+            )
+
+        await self._write(op)
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "DELETE FROM secrets WHERE namespace=? AND name=?", (namespace, name)
+            )
+            return cursor.rowcount > 0
+
+        deleted: bool = await self._write(op)
+        return deleted
+
+    async def list_secrets(self, namespace: str) -> list[SecretRow]:
+        rows = await self._fetchall(
+            "SELECT namespace, name, sealed, update_time FROM secrets "
+            "WHERE ?='' OR namespace=? ORDER BY namespace, name",
+            (namespace, namespace),
+        )
+        return [SecretRow(r[0], r[1], bytes(r[2]), r[3]) for r in rows]

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from partita.v1 import activation_pb2 as partita_dot_v1_dot_activation__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19partita/v1/security.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bpartita/v1/activation.proto\"\xd5\x01\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x12\x43reateTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x01\"G\n\x13\x43reateTokenResponse\x12 \n\x05token\x18\x01 \x01(\x0b\x32\x11.partita.v1.Token\x12\x0e\n\x06secret\x18\x02 \x01(\t\"&\n\x11ListTokensRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\"7\n\x12ListTokensResponse\x12!\n\x06tokens\x18\x01 \x03(\x0b\x32\x11.partita.v1.Token\"5\n\x12RevokeTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"&\n\x13RevokeTokenResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\x05\"\x8b\x01\n\x0b\x41uditRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0b\n\x03rpc\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\"S\n\x17ListAuditRecordsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x18ListAuditRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.partita.v1.AuditRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8a\x01\n\x15\x41nswerApprovalRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x04 \x01(\x08\x12\'\n\x06\x66ields\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"D\n\x16\x41nswerApprovalResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation2\xdd\x02\n\x0fSecurityService\x12N\n\x0b\x43reateToken\x12\x1e.partita.v1.CreateTokenRequest\x1a\x1f.partita.v1.CreateTokenResponse\x12K\n\nListTokens\x12\x1d.partita.v1.ListTokensRequest\x1a\x1e.partita.v1.ListTokensResponse\x12N\n\x0bRevokeToken\x12\x1e.partita.v1.RevokeTokenRequest\x1a\x1f.partita.v1.RevokeTokenResponse\x12]\n\x10ListAuditRecords\x12#.partita.v1.ListAuditRecordsRequest\x1a$.partita.v1.ListAuditRecordsResponse2j\n\x0f\x41pprovalService\x12W\n\x0e\x41nswerApproval\x12!.partita.v1.AnswerApprovalRequest\x1a\".partita.v1.AnswerApprovalResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19partita/v1/security.proto\x12\npartita.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bpartita/v1/activation.proto\"\xd5\x01\n\x05Token\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x11\n\tnamespace\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brevoke_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"X\n\x12\x43reateTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x04 \x01(\x01\"G\n\x13\x43reateTokenResponse\x12 \n\x05token\x18\x01 \x01(\x0b\x32\x11.partita.v1.Token\x12\x0e\n\x06secret\x18\x02 \x01(\t\"&\n\x11ListTokensRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\"7\n\x12ListTokensResponse\x12!\n\x06tokens\x18\x01 \x03(\x0b\x32\x11.partita.v1.Token\"5\n\x12RevokeTokenRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"&\n\x13RevokeTokenResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\x05\"\x8b\x01\n\x0b\x41uditRecord\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08identity\x18\x03 \x01(\t\x12\x11\n\tnamespace\x18\x04 \x01(\t\x12\x0b\n\x03rpc\x18\x05 \x01(\t\x12\x0e\n\x06result\x18\x06 \x01(\t\"S\n\x17ListAuditRecordsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"]\n\x18ListAuditRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.partita.v1.AuditRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\x10SetSecretRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"7\n\x11SetSecretResponse\x12\"\n\x06secret\x18\x01 \x01(\x0b\x32\x12.partita.v1.Secret\"Z\n\x06Secret\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12/\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\'\n\x12ListSecretsRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\":\n\x13ListSecretsResponse\x12#\n\x07secrets\x18\x01 \x03(\x0b\x32\x12.partita.v1.Secret\"6\n\x13\x44\x65leteSecretRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"\x16\n\x14\x44\x65leteSecretResponse\"\x8a\x01\n\x15\x41nswerApprovalRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x15\n\ractivation_id\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\t\x12\x0f\n\x07\x61pprove\x18\x04 \x01(\x08\x12\'\n\x06\x66ields\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"D\n\x16\x41nswerApprovalResponse\x12*\n\nactivation\x18\x01 \x01(\x0b\x32\x16.partita.v1.Activation2\xca\x04\n\x0fSecurityService\x12N\n\x0b\x43reateToken\x12\x1e.partita.v1.CreateTokenRequest\x1a\x1f.partita.v1.CreateTokenResponse\x12K\n\nListTokens\x12\x1d.partita.v1.ListTokensRequest\x1a\x1e.partita.v1.ListTokensResponse\x12N\n\x0bRevokeToken\x12\x1e.partita.v1.RevokeTokenRequest\x1a\x1f.partita.v1.RevokeTokenResponse\x12]\n\x10ListAuditRecords\x12#.partita.v1.ListAuditRecordsRequest\x1a$.partita.v1.ListAuditRecordsResponse\x12H\n\tSetSecret\x12\x1c.partita.v1.SetSecretRequest\x1a\x1d.partita.v1.SetSecretResponse\x12N\n\x0bListSecrets\x12\x1e.partita.v1.ListSecretsRequest\x1a\x1f.partita.v1.ListSecretsResponse\x12Q\n\x0c\x44\x65leteSecret\x12\x1f.partita.v1.DeleteSecretRequest\x1a .partita.v1.DeleteSecretResponse2j\n\x0f\x41pprovalService\x12W\n\x0e\x41nswerApproval\x12!.partita.v1.AnswerApprovalRequest\x1a\".partita.v1.AnswerApprovalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,12 +54,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTAUDITRECORDSREQUEST']._serialized_end=929
   _globals['_LISTAUDITRECORDSRESPONSE']._serialized_start=931
   _globals['_LISTAUDITRECORDSRESPONSE']._serialized_end=1024
-  _globals['_ANSWERAPPROVALREQUEST']._serialized_start=1027
-  _globals['_ANSWERAPPROVALREQUEST']._serialized_end=1165
-  _globals['_ANSWERAPPROVALRESPONSE']._serialized_start=1167
-  _globals['_ANSWERAPPROVALRESPONSE']._serialized_end=1235
-  _globals['_SECURITYSERVICE']._serialized_start=1238
-  _globals['_SECURITYSERVICE']._serialized_end=1587
-  _globals['_APPROVALSERVICE']._serialized_start=1589
-  _globals['_APPROVALSERVICE']._serialized_end=1695
+  _globals['_SETSECRETREQUEST']._serialized_start=1026
+  _globals['_SETSECRETREQUEST']._serialized_end=1092
+  _globals['_SETSECRETRESPONSE']._serialized_start=1094
+  _globals['_SETSECRETRESPONSE']._serialized_end=1149
+  _globals['_SECRET']._serialized_start=1151
+  _globals['_SECRET']._serialized_end=1241
+  _globals['_LISTSECRETSREQUEST']._serialized_start=1243
+  _globals['_LISTSECRETSREQUEST']._serialized_end=1282
+  _globals['_LISTSECRETSRESPONSE']._serialized_start=1284
+  _globals['_LISTSECRETSRESPONSE']._serialized_end=1342
+  _globals['_DELETESECRETREQUEST']._serialized_start=1344
+  _globals['_DELETESECRETREQUEST']._serialized_end=1398
+  _globals['_DELETESECRETRESPONSE']._serialized_start=1400
+  _globals['_DELETESECRETRESPONSE']._serialized_end=1422
+  _globals['_ANSWERAPPROVALREQUEST']._serialized_start=1425
+  _globals['_ANSWERAPPROVALREQUEST']._serialized_end=1563
+  _globals['_ANSWERAPPROVALRESPONSE']._serialized_start=1565
+  _globals['_ANSWERAPPROVALRESPONSE']._serialized_end=1633
+  _globals['_SECURITYSERVICE']._serialized_start=1636
+  _globals['_SECURITYSERVICE']._serialized_end=2222
+  _globals['_APPROVALSERVICE']._serialized_start=2224
+  _globals['_APPROVALSERVICE']._serialized_end=2330
 # @@protoc_insertion_point(module_scope)

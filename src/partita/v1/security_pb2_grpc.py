@@ -55,6 +55,21 @@ class SecurityServiceStub:
                 request_serializer=partita_dot_v1_dot_security__pb2.ListAuditRecordsRequest.SerializeToString,
                 response_deserializer=partita_dot_v1_dot_security__pb2.ListAuditRecordsResponse.FromString,
                 _registered_method=True)
+        self.SetSecret = channel.unary_unary(
+                '/partita.v1.SecurityService/SetSecret',
+                request_serializer=partita_dot_v1_dot_security__pb2.SetSecretRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.SetSecretResponse.FromString,
+                _registered_method=True)
+        self.ListSecrets = channel.unary_unary(
+                '/partita.v1.SecurityService/ListSecrets',
+                request_serializer=partita_dot_v1_dot_security__pb2.ListSecretsRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.ListSecretsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSecret = channel.unary_unary(
+                '/partita.v1.SecurityService/DeleteSecret',
+                request_serializer=partita_dot_v1_dot_security__pb2.DeleteSecretRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.DeleteSecretResponse.FromString,
+                _registered_method=True)
 
 
 class SecurityServiceServicer:
@@ -94,6 +109,33 @@ class SecurityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetSecret(self, request, context):
+        """Sets (creates or replaces) a secret of a namespace, sealed at rest with
+        AES-GCM; stage inputs and config read it as `secrets.NAME` (CEL) or
+        `$secret(NAME, KEY)` (Symphony's dialect, KEY of a JSON secret), and it
+        is redacted (`***`) from outputs, failures and logs. Needs
+        `secrets.write` (admin). Errors: FAILED_PRECONDITION when the plane has
+        no secret key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecrets(self, request, context):
+        """Lists the names of a namespace's secrets, never their values. Needs
+        `secrets.read` (admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSecret(self, request, context):
+        """Deletes a secret. Needs `secrets.write` (admin). Errors: NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SecurityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -116,6 +158,21 @@ def add_SecurityServiceServicer_to_server(servicer, server):
                     servicer.ListAuditRecords,
                     request_deserializer=partita_dot_v1_dot_security__pb2.ListAuditRecordsRequest.FromString,
                     response_serializer=partita_dot_v1_dot_security__pb2.ListAuditRecordsResponse.SerializeToString,
+            ),
+            'SetSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSecret,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.SetSecretRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.SetSecretResponse.SerializeToString,
+            ),
+            'ListSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecrets,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.ListSecretsRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.ListSecretsResponse.SerializeToString,
+            ),
+            'DeleteSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSecret,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.DeleteSecretRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.DeleteSecretResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -227,6 +284,87 @@ class SecurityService:
             '/partita.v1.SecurityService/ListAuditRecords',
             partita_dot_v1_dot_security__pb2.ListAuditRecordsRequest.SerializeToString,
             partita_dot_v1_dot_security__pb2.ListAuditRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.SecurityService/SetSecret',
+            partita_dot_v1_dot_security__pb2.SetSecretRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.SetSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.SecurityService/ListSecrets',
+            partita_dot_v1_dot_security__pb2.ListSecretsRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.ListSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.SecurityService/DeleteSecret',
+            partita_dot_v1_dot_security__pb2.DeleteSecretRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.DeleteSecretResponse.FromString,
             options,
             channel_credentials,
             insecure,

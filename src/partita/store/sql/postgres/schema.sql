@@ -169,3 +169,12 @@ CREATE TABLE audit (
     result    TEXT             NOT NULL    -- the name of the status code
 );
 CREATE INDEX audit_namespace ON audit (namespace, seq);
+
+-- Secrets, sealed with AES-GCM (nonce and ciphertext): the plane never writes a value in clear.
+CREATE TABLE secrets (
+    namespace   TEXT             NOT NULL,
+    name        TEXT             NOT NULL,
+    sealed      BYTEA            NOT NULL,
+    update_time DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (namespace, name)
+);
