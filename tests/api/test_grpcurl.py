@@ -42,6 +42,7 @@ async def test_list_shows_every_service(api: Api) -> None:
         "partita.v1.FederationService",
         "partita.v1.SecurityService",
         "partita.v1.ApprovalService",
+        "partita.v1.NamespaceService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

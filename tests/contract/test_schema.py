@@ -75,6 +75,7 @@ async def test_migrations_build_the_canonical_schema(tmp_path: Path) -> None:
         "tokens",  # 0004
         "audit",  # 0004
         "secrets",  # 0004
+        "namespaces",  # 0004
     }
     assert versions_of(migrated) == [number for number, _ in migrations()]
 

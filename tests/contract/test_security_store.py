@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from partita.store import AuditRow, Page, SecretRow, Store, TokenRow
+from partita.store import AuditRow, NamespaceRow, Page, SecretRow, Store, TokenRow
 from tests.contract.conftest import StoreFactory
 
 
@@ -69,3 +69,16 @@ async def test_secrets_are_kept_sealed_replaced_listed_and_deleted(store: Store)
     assert await store.delete_secret("a", "token") is True
     assert await store.delete_secret("a", "token") is False
     assert await store.list_secrets("a") == []
+
+
+async def test_namespaces_are_saved_listed_and_deleted(store: Store) -> None:
+    await store.save_namespace(NamespaceRow("team", 5, 0, 1.0))
+    await store.save_namespace(NamespaceRow("alpha", 0, 2, 2.0))
+    await store.save_namespace(NamespaceRow("team", 7, 1, 1.0))  # new quotas
+    assert await store.list_namespaces() == [
+        NamespaceRow("alpha", 0, 2, 2.0),
+        NamespaceRow("team", 7, 1, 1.0),
+    ]
+    assert await store.delete_namespace("alpha") is True
+    assert await store.delete_namespace("alpha") is False
+    assert [n.name for n in await store.list_namespaces()] == ["team"]

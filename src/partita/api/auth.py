@@ -17,7 +17,16 @@ from cryptography import x509
 
 from partita.api.errors import Ctx, abort
 from partita.errors import PartitaError, UnauthenticatedError
-from partita.runtime.access import ANONYMOUS, CALLER, PUBLIC, RULES, Access, Identity, Rule
+from partita.runtime.access import (
+    ALL,
+    ANONYMOUS,
+    CALLER,
+    PUBLIC,
+    RULES,
+    Access,
+    Identity,
+    Rule,
+)
 from partita.runtime.tasks import TaskToken
 
 UNAUTHENTICATED = Identity("unauthenticated")
@@ -108,8 +117,11 @@ class _Gate:
 
     async def enter(self, request: Any, context: Ctx) -> tuple[Identity, Rule | None, str]:
         """The caller, the rule and the namespace of an allowed call; aborts otherwise."""
-        namespace = self.access.namespace(_namespace_of(request))
         rule = RULES.get(self.method)
+        if rule is not None and rule.plane_wide:
+            namespace = ALL
+        else:
+            namespace = self.access.namespace(_namespace_of(request))
         identity = ANONYMOUS
         try:
             if self.required and not (rule is not None and rule.permission == PUBLIC):
@@ -143,7 +155,8 @@ def _namespace_of(request: Any) -> str:
             return TaskToken.decode(token).namespace
         except PartitaError:
             return ""
-    return str(getattr(request, "namespace", "") or "")
+    value = getattr(request, "namespace", "")
+    return value if isinstance(value, str) else ""
 
 
 def _bearer(context: Ctx) -> str | None:

@@ -8,7 +8,7 @@ from partita.errors import InvalidInputError
 from partita.runtime import Plane
 from partita.runtime.access import CALLER, Access, role_in
 from partita.runtime.secrets import Secrets
-from partita.store import TokenRow
+from partita.store import NamespaceRow, TokenRow
 from partita.v1 import security_pb2, security_pb2_grpc
 from partita.wire import convert
 
@@ -131,6 +131,54 @@ class ApprovalServicer(security_pb2_grpc.ApprovalServiceServicer):
             role_in(caller, namespace),
         )
         return S.AnswerApprovalResponse(activation=convert.activation(state))
+
+
+class NamespaceServicer(security_pb2_grpc.NamespaceServiceServicer):
+    def __init__(self, plane: Plane) -> None:
+        self.namespaces = plane.namespaces
+
+    @unary
+    async def CreateNamespace(
+        self, request: S.CreateNamespaceRequest, context: Ctx
+    ) -> S.CreateNamespaceResponse:
+        given = request.namespace
+        row = await self.namespaces.create(
+            given.name, given.max_running_activations, given.max_schedules
+        )
+        return S.CreateNamespaceResponse(namespace=namespace_message(row))
+
+    @unary
+    async def UpdateNamespace(
+        self, request: S.UpdateNamespaceRequest, context: Ctx
+    ) -> S.UpdateNamespaceResponse:
+        given = request.namespace
+        row = await self.namespaces.update(
+            given.name, given.max_running_activations, given.max_schedules
+        )
+        return S.UpdateNamespaceResponse(namespace=namespace_message(row))
+
+    @unary
+    async def ListNamespaces(
+        self, request: S.ListNamespacesRequest, context: Ctx
+    ) -> S.ListNamespacesResponse:
+        rows = await self.namespaces.list()
+        return S.ListNamespacesResponse(namespaces=[namespace_message(r) for r in rows])
+
+    @unary
+    async def DeleteNamespace(
+        self, request: S.DeleteNamespaceRequest, context: Ctx
+    ) -> S.DeleteNamespaceResponse:
+        await self.namespaces.delete(request.name)
+        return S.DeleteNamespaceResponse()
+
+
+def namespace_message(row: NamespaceRow) -> S.Namespace:
+    return S.Namespace(
+        name=row.name,
+        max_running_activations=row.max_running,
+        max_schedules=row.max_schedules,
+        create_time=convert.timestamp(row.create_time),
+    )
 
 
 def token_message(row: TokenRow) -> S.Token:

@@ -24,7 +24,7 @@ from partita.api.campaigns import CampaignServicer
 from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
 from partita.api.schedules import ScheduleServicer
-from partita.api.security import ApprovalServicer, SecurityServicer
+from partita.api.security import ApprovalServicer, NamespaceServicer, SecurityServicer
 from partita.api.workers import WorkerServicer
 from partita.federation.hub import Hub
 from partita.federation.site import SiteLink
@@ -62,6 +62,7 @@ SERVICES = {
     "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
     "SecurityService": security_pb2.DESCRIPTOR.services_by_name["SecurityService"].full_name,
     "ApprovalService": security_pb2.DESCRIPTOR.services_by_name["ApprovalService"].full_name,
+    "NamespaceService": security_pb2.DESCRIPTOR.services_by_name["NamespaceService"].full_name,
 }
 
 
@@ -125,6 +126,9 @@ class PlaneServer:
         )
         security_pb2_grpc.add_ApprovalServiceServicer_to_server(
             ApprovalServicer(plane, self.access), self.server
+        )
+        security_pb2_grpc.add_NamespaceServiceServicer_to_server(
+            NamespaceServicer(plane), self.server
         )
         self.peers = GrpcPeers()
         if plane.replicas is not None:

@@ -82,6 +82,29 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
     q = kinds.add_parser("key", parents=[common], help="print a new random secret key (base64)")
     q.set_defaults(func=new_secret_key)
 
+    p = sub.add_parser(
+        "namespace",
+        parents=[common],
+        help="create, update, list and delete namespaces and their quotas",
+        description="Namespaces as objects: a namespace need not be created to be used; "
+        "creating one sets its quotas (0: no limit). One is deleted only when it holds no "
+        "campaign, activation, schedule or secret. Needs the admin role on '*' (list: reader).",
+    )
+    kinds = p.add_subparsers(dest="what", metavar="{create,update,list,delete}", required=True)
+    for what, helps in (("create", "create a namespace"), ("update", "change its quotas")):
+        q = kinds.add_parser(what, parents=[common], help=helps)
+        q.add_argument("name", metavar="NAME")
+        q.add_argument(
+            "--max-running", type=int, default=0, metavar="N", help="most open activations"
+        )
+        q.add_argument("--max-schedules", type=int, default=0, metavar="N", help="most schedules")
+        q.set_defaults(func=save_namespace)
+    q = kinds.add_parser("list", parents=[common], help="the namespaces created")
+    q.set_defaults(func=list_namespaces)
+    q = kinds.add_parser("delete", parents=[common], help="delete an empty namespace")
+    q.add_argument("name", metavar="NAME")
+    q.set_defaults(func=delete_namespace)
+
     for verb, does in (("approve", "approve"), ("reject", "reject")):
         p = sub.add_parser(
             verb,
@@ -284,4 +307,60 @@ def new_secret_key(args: argparse.Namespace, client: Client, out: Printer) -> in
     from partita.runtime.secrets import new_key
 
     out.line(new_key())
+    return 0
+
+
+def _namespaces(client: Client) -> Any:
+    from partita.v1 import security_pb2_grpc
+
+    return security_pb2_grpc.NamespaceServiceStub(client.channel)
+
+
+def save_namespace(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.v1 import security_pb2
+
+    given = security_pb2.Namespace(
+        name=args.name,
+        max_running_activations=args.max_running,
+        max_schedules=args.max_schedules,
+    )
+    stub = _namespaces(client)
+    request: Any
+    if args.what == "create":
+        call, request = stub.CreateNamespace, security_pb2.CreateNamespaceRequest(namespace=given)
+    else:
+        call, request = stub.UpdateNamespace, security_pb2.UpdateNamespaceRequest(namespace=given)
+    response = call(request, timeout=CALL_TIMEOUT)
+    if out.structured:
+        out.emit_message(response.namespace)
+    else:
+        out.line(f"namespace {response.namespace.name} {args.what}d")
+    return 0
+
+
+def list_namespaces(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.v1 import security_pb2
+
+    response = _namespaces(client).ListNamespaces(
+        security_pb2.ListNamespacesRequest(), timeout=CALL_TIMEOUT
+    )
+    if out.structured:
+        out.emit_message(response)
+        return 0
+    rows = [
+        [n.name, str(n.max_running_activations or "-"), str(n.max_schedules or "-")]
+        for n in response.namespaces
+    ]
+    out.table(["NAME", "MAX RUNNING", "MAX SCHEDULES"], rows)
+    return 0
+
+
+def delete_namespace(args: argparse.Namespace, client: Client, out: Printer) -> int:
+    from partita.v1 import security_pb2
+
+    _namespaces(client).DeleteNamespace(
+        security_pb2.DeleteNamespaceRequest(name=args.name), timeout=CALL_TIMEOUT
+    )
+    if not out.structured:
+        out.line(f"namespace {args.name} deleted")
     return 0

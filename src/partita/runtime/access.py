@@ -40,6 +40,7 @@ _READ = {
     "workers.read",
     "sites.read",
     "replicas.read",
+    "namespaces.read",
 }
 _OPERATE = {
     "activations.start",
@@ -58,6 +59,7 @@ _ADMIN = {
     "secrets.write",
     "replicas.deliver",
     "sites.connect",
+    "namespaces.write",
 }
 PERMISSIONS: dict[str, frozenset[str]] = {
     "reader": frozenset(_READ),
@@ -163,6 +165,15 @@ def _rules() -> dict[str, Rule]:
             },
         ),
         "/partita.v1.ApprovalService/AnswerApproval": Rule("approvals.answer", audited=True),
+        **service(
+            "NamespaceService",
+            {
+                "CreateNamespace": Rule("namespaces.write", audited=True, plane_wide=True),
+                "UpdateNamespace": Rule("namespaces.write", audited=True, plane_wide=True),
+                "ListNamespaces": Rule("namespaces.read", plane_wide=True),
+                "DeleteNamespace": Rule("namespaces.write", audited=True, plane_wide=True),
+            },
+        ),
         "/grpc.health.v1.Health/Check": Rule(PUBLIC),
         "/grpc.health.v1.Health/List": Rule(PUBLIC),
         "/grpc.health.v1.Health/Watch": Rule(PUBLIC),

@@ -344,6 +344,10 @@ class Driver:
         provider = self._providers.get(command.provider)
         return provider is not None and provider.instant
 
+    def open_in(self, namespace: str) -> int:
+        """How many activations of ``namespace`` this plane holds open."""
+        return sum(1 for ns, _ in self._open if ns == namespace)
+
     def open_state(self, namespace: str, activation_id: str) -> ActivationState | None:
         """The state of an open activation, from memory; None when it is not open."""
         return self._open.get((namespace, activation_id))

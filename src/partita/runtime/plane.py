@@ -41,6 +41,7 @@ from partita.providers import Provider, builtin_providers
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.namespaces import Namespaces
 from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
 from partita.runtime.secrets import Secrets, load_key
@@ -94,6 +95,7 @@ class Plane:
         self.clock = clock
         self.driver = Driver(self.store, self.catalog, self.providers, config, clock)
         self.secrets = Secrets(self.store, load_key(config.secret_key_file), clock)
+        self.namespaces = Namespaces(self.store, clock)
         self.driver.secrets = self.secrets
         self.stage_tasks = StageTasks(
             self.driver,
@@ -138,6 +140,7 @@ class Plane:
         by the others at ``advertise`` (default: the config's)."""
         await self.store.open()
         await self.secrets.load()
+        await self.namespaces.load()
         recovered = await self.driver.recover()
         await self.dispatches.recover()
         if recovered:
@@ -274,6 +277,7 @@ class Plane:
             if seen:
                 return await self.driver.load(namespace, seen), False
         stored = await self.catalog.get(namespace, campaign, version)
+        await self.namespaces.check_start(namespace, self.driver.open_in(namespace))
         compiled: CompiledCampaign = self.catalog.compile(stored)
         headers = dict(headers or {})
         if "traceparent" not in headers:  # every activation has a trace, passed on downstream
@@ -498,6 +502,7 @@ class Plane:
         request_id: str = "",
     ) -> Schedule:
         self._check_running()
+        await self.namespaces.check_schedule(namespace or self.config.default_namespace)
         return await self.scheduler.create(
             namespace, schedule_id, definition, paused=paused, note=note, request_id=request_id
         )

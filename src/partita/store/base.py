@@ -314,6 +314,16 @@ class SecretRow:
     update_time: float
 
 
+@dataclass(frozen=True)
+class NamespaceRow:
+    """A namespace made explicitly, with its quotas (0: no limit)."""
+
+    name: str
+    max_running: int
+    max_schedules: int
+    create_time: float
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 
@@ -494,6 +504,15 @@ class Store(Protocol):
 
     async def list_secrets(self, namespace: str) -> list[SecretRow]:
         """The secrets of ``namespace`` (every namespace for ``""``), by namespace and name."""
+
+    async def save_namespace(self, row: NamespaceRow) -> None:
+        """Insert or replace a namespace."""
+
+    async def delete_namespace(self, name: str) -> bool:
+        """Delete a namespace row; False when there was none."""
+
+    async def list_namespaces(self) -> list[NamespaceRow]:
+        """Every namespace row, by name."""
 
     async def save_site(self, row: SiteRow) -> None:
         """Insert or replace a site."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from partita.store.base import AuditRow, Page, SecretRow, TokenRow
+from partita.store.base import AuditRow, NamespaceRow, Page, SecretRow, TokenRow
 
 Conn = Any
 _TOKEN = "token_id, name, namespace, role, digest, create_time, expire_time, revoke_time"
@@ -128,3 +128,32 @@ class PostgresSecurity:
             namespace,
         )
         return [SecretRow(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+
+    async def save_namespace(self, row: NamespaceRow) -> None:
+        async def op(conn: Conn) -> None:
+            await conn.execute(
+                "INSERT INTO namespaces (name, max_running, max_schedules, create_time) "
+                "VALUES ($1,$2,$3,$4) ON CONFLICT (name) DO UPDATE SET "
+                "max_running=EXCLUDED.max_running, max_schedules=EXCLUDED.max_schedules",
+                row.name,
+                row.max_running,
+                row.max_schedules,
+                row.create_time,
+            )
+
+        await self._write(op)
+
+    async def delete_namespace(self, name: str) -> bool:
+        async def op(conn: Conn) -> bool:
+            status = await conn.execute("DELETE FROM namespaces WHERE name=$1", name)
+            return str(status).endswith(" 1")
+
+        deleted: bool = await self._write(op)
+        return deleted
+
+    async def list_namespaces(self) -> list[NamespaceRow]:
+        rows = await self._fetch(
+            "SELECT name, max_running, max_schedules, create_time FROM namespaces "
+            'ORDER BY name COLLATE "C"'
+        )
+        return [NamespaceRow(*r) for r in rows]

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from partita.store.base import AuditRow, Page, SecretRow, TokenRow
+from partita.store.base import AuditRow, NamespaceRow, Page, SecretRow, TokenRow
 
 _TOKEN = "token_id, name, namespace, role, digest, create_time, expire_time, revoke_time"
 _AUDIT = "seq, time, identity, namespace, rpc, result"
@@ -117,3 +117,27 @@ class SqliteSecurity:
             (namespace, namespace),
         )
         return [SecretRow(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+
+    async def save_namespace(self, row: NamespaceRow) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR REPLACE INTO namespaces (name, max_running, max_schedules, "
+                "create_time) VALUES (?,?,?,?)",
+                (row.name, row.max_running, row.max_schedules, row.create_time),
+            )
+
+        await self._write(op)
+
+    async def delete_namespace(self, name: str) -> bool:
+        def op(conn: sqlite3.Connection) -> bool:
+            return conn.execute("DELETE FROM namespaces WHERE name=?", (name,)).rowcount > 0
+
+        deleted: bool = await self._write(op)
+        return deleted
+
+    async def list_namespaces(self) -> list[NamespaceRow]:
+        rows = await self._fetchall(
+            "SELECT name, max_running, max_schedules, create_time FROM namespaces ORDER BY name",
+            (),
+        )
+        return [NamespaceRow(*r) for r in rows]

@@ -466,3 +466,225 @@ class ApprovalService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class NamespaceServiceStub:
+    """Namespaces as objects. A namespace need not be created to be used; creating
+    one sets its quotas. Every call is about one namespace (its request's
+    `namespace` field) and no call reads across namespaces. These calls are
+    plane-wide: they need the role on the namespace `*`.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.CreateNamespace = channel.unary_unary(
+                '/partita.v1.NamespaceService/CreateNamespace',
+                request_serializer=partita_dot_v1_dot_security__pb2.CreateNamespaceRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.CreateNamespaceResponse.FromString,
+                _registered_method=True)
+        self.UpdateNamespace = channel.unary_unary(
+                '/partita.v1.NamespaceService/UpdateNamespace',
+                request_serializer=partita_dot_v1_dot_security__pb2.UpdateNamespaceRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.UpdateNamespaceResponse.FromString,
+                _registered_method=True)
+        self.ListNamespaces = channel.unary_unary(
+                '/partita.v1.NamespaceService/ListNamespaces',
+                request_serializer=partita_dot_v1_dot_security__pb2.ListNamespacesRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.ListNamespacesResponse.FromString,
+                _registered_method=True)
+        self.DeleteNamespace = channel.unary_unary(
+                '/partita.v1.NamespaceService/DeleteNamespace',
+                request_serializer=partita_dot_v1_dot_security__pb2.DeleteNamespaceRequest.SerializeToString,
+                response_deserializer=partita_dot_v1_dot_security__pb2.DeleteNamespaceResponse.FromString,
+                _registered_method=True)
+
+
+class NamespaceServiceServicer:
+    """Namespaces as objects. A namespace need not be created to be used; creating
+    one sets its quotas. Every call is about one namespace (its request's
+    `namespace` field) and no call reads across namespaces. These calls are
+    plane-wide: they need the role on the namespace `*`.
+    """
+
+    def CreateNamespace(self, request, context):
+        """Creates a namespace with its quotas. Needs `namespaces.write` (admin on
+        `*`). Errors: ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateNamespace(self, request, context):
+        """Changes a namespace's quotas (existing activations and schedules are kept).
+        Needs `namespaces.write`. Errors: NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNamespaces(self, request, context):
+        """Lists the namespaces created, by name. Needs `namespaces.read` (reader on
+        `*`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteNamespace(self, request, context):
+        """Deletes a namespace that holds nothing. Needs `namespaces.write`. Errors:
+        NOT_FOUND, FAILED_PRECONDITION naming what it still holds (campaigns,
+        activations, schedules, secrets).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_NamespaceServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'CreateNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateNamespace,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.CreateNamespaceRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.CreateNamespaceResponse.SerializeToString,
+            ),
+            'UpdateNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateNamespace,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.UpdateNamespaceRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.UpdateNamespaceResponse.SerializeToString,
+            ),
+            'ListNamespaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNamespaces,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.ListNamespacesRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.ListNamespacesResponse.SerializeToString,
+            ),
+            'DeleteNamespace': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteNamespace,
+                    request_deserializer=partita_dot_v1_dot_security__pb2.DeleteNamespaceRequest.FromString,
+                    response_serializer=partita_dot_v1_dot_security__pb2.DeleteNamespaceResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'partita.v1.NamespaceService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('partita.v1.NamespaceService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class NamespaceService:
+    """Namespaces as objects. A namespace need not be created to be used; creating
+    one sets its quotas. Every call is about one namespace (its request's
+    `namespace` field) and no call reads across namespaces. These calls are
+    plane-wide: they need the role on the namespace `*`.
+    """
+
+    @staticmethod
+    def CreateNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.NamespaceService/CreateNamespace',
+            partita_dot_v1_dot_security__pb2.CreateNamespaceRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.CreateNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.NamespaceService/UpdateNamespace',
+            partita_dot_v1_dot_security__pb2.UpdateNamespaceRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.UpdateNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNamespaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.NamespaceService/ListNamespaces',
+            partita_dot_v1_dot_security__pb2.ListNamespacesRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.ListNamespacesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteNamespace(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/partita.v1.NamespaceService/DeleteNamespace',
+            partita_dot_v1_dot_security__pb2.DeleteNamespaceRequest.SerializeToString,
+            partita_dot_v1_dot_security__pb2.DeleteNamespaceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

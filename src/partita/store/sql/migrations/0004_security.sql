@@ -31,3 +31,11 @@ CREATE TABLE secrets (
     update_time REAL NOT NULL,
     PRIMARY KEY (namespace, name)
 ) WITHOUT ROWID;
+
+-- Namespaces with quotas (a namespace without a row has none).
+CREATE TABLE namespaces (
+    name          TEXT    NOT NULL PRIMARY KEY,
+    max_running   INTEGER NOT NULL,   -- most open activations, 0: no limit
+    max_schedules INTEGER NOT NULL,   -- most schedules, 0: no limit
+    create_time   REAL    NOT NULL
+) WITHOUT ROWID;

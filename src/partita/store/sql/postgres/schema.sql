@@ -178,3 +178,11 @@ CREATE TABLE secrets (
     update_time DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (namespace, name)
 );
+
+-- Namespaces with quotas (a namespace without a row has none).
+CREATE TABLE namespaces (
+    name          TEXT             NOT NULL PRIMARY KEY,
+    max_running   INTEGER          NOT NULL,   -- most open activations, 0: no limit
+    max_schedules INTEGER          NOT NULL,   -- most schedules, 0: no limit
+    create_time   DOUBLE PRECISION NOT NULL
+);
