@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,7 +31,8 @@ from partita.federation.hub import Hub
 from partita.federation.site import SiteLink
 from partita.federation.tls import TlsFiles, server_credentials
 from partita.runtime import Plane, PlaneConfig, tracing
-from partita.runtime.access import Access, needs_auth
+from partita.runtime.access import ALL, Access, needs_auth
+from partita.runtime.plane import replica_id
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
@@ -164,6 +166,8 @@ class PlaneServer:
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
         await self.plane.start(advertise=self._advertise())
+        if self.plane.replicas is not None and self.auth_required:
+            await self._replica_token()
         await self.server.start()
         if self.federation_server is not None:
             address = config.federation_listen
@@ -198,6 +202,14 @@ class PlaneServer:
         await self.server.stop(grace)
         await self.plane.shutdown()
         await self.peers.close()
+
+    async def _replica_token(self) -> None:
+        """Replicas pass inputs to each other through the API: each mints a token of its own
+        (only its digest is stored, as for any token) and the others accept it."""
+        name = "replica-" + re.sub(r"[^A-Za-z0-9._@-]", "-", replica_id(self.plane.config))
+        await self.access.revoke(name[:128], ALL)  # the previous run's
+        _, secret = await self.access.create_token(name[:128], ALL, "admin", 7 * 24 * 3600.0)
+        self.peers.metadata = (("authorization", f"Bearer {secret}"),)
 
     def _advertise(self) -> str:
         """Where other replicas reach this plane: ``--advertise``, else the first TCP address
