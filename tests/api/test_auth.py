@@ -33,6 +33,7 @@ from partita.v1 import (
     worker_pb2_grpc,
 )
 from tests.api.plane_client import struct
+from tests.conftest import assert_eventually
 
 WAIT = {"firstStage": "hold", "stages": {"hold": {"provider": "wait", "config": {"event": "go"}}}}
 A = activation_pb2
@@ -280,7 +281,17 @@ async def test_each_role_against_each_rpc_group(
     )
     assert err.code() is grpc.StatusCode.PERMISSION_DENIED
 
-    records = (await admin.call(admin.security, "ListAuditRecords", audit)).records
+    missing = A.CancelActivationRequest(namespace="team", activation_id="nothing-here")
+    assert (await admin.refused(admin.activations, "CancelActivation", missing)).code() is (
+        grpc.StatusCode.NOT_FOUND
+    )
+
+    async def recorded() -> Any:  # a failed call is recorded as it ends, after its status
+        found = (await admin.call(admin.security, "ListAuditRecords", audit)).records
+        seen = {(r.identity, r.rpc.rsplit("/", 1)[1], r.result) for r in found}
+        return found if ("token:ada", "CancelActivation", "NOT_FOUND") in seen else None
+
+    records = await assert_eventually(recorded, within=10)
     seen = {(r.identity, r.rpc.rsplit("/", 1)[1], r.result) for r in records}
     assert ("token:otto", "StartActivation", "OK") in seen
     assert ("token:rita", "StartActivation", "PERMISSION_DENIED") in seen
