@@ -452,6 +452,8 @@ class Plane:
         if leased is None:
             return None
         inputs = self.secrets.reveal(namespace, leased.task.inputs)  # only the worker sees them
+        if inputs is leased.task.inputs:
+            return leased
         return dataclasses.replace(leased, task=dataclasses.replace(leased.task, inputs=inputs))
 
     async def complete_stage_task(
