@@ -230,7 +230,7 @@ BAD_CAMPAIGNS: list[tuple[str, dict[str, Any], str]] = [
     ),
     (
         "unknown variable in inputs",
-        {"spec": _spec({"provider": "mock", "inputs": {"ref": "${{ secrets.token }}"}})},
+        {"spec": _spec({"provider": "mock", "inputs": {"ref": "${{ vault.token }}"}})},
         "spec.stages.build.inputs",
     ),
     (

@@ -41,6 +41,9 @@ async def test_list_shows_every_service(api: Api) -> None:
         "partita.v1.BatchService",
         "partita.v1.ReplicaService",
         "partita.v1.FederationService",
+        "partita.v1.SecurityService",
+        "partita.v1.ApprovalService",
+        "partita.v1.NamespaceService",
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
     }

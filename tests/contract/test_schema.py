@@ -74,6 +74,10 @@ async def test_migrations_build_the_canonical_schema(tmp_path: Path) -> None:
         "sites",  # 0003
         "batches",  # 0004
         "payloads",  # 0005
+        "tokens",  # 0006
+        "audit",  # 0006
+        "secrets",  # 0006
+        "namespaces",  # 0006
     }
     assert versions_of(migrated) == [number for number, _ in migrations()]
 

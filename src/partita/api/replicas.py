@@ -125,6 +125,8 @@ class GrpcPeers:
     def __init__(self) -> None:
         self._stubs: dict[str, replica_pb2_grpc.ReplicaServiceStub] = {}
         self._channels: list[grpc.aio.Channel] = []
+        self.metadata: tuple[tuple[str, str], ...] = ()
+        """Credentials for planes that require them: this replica's own token."""
 
     def _stub(self, address: str) -> replica_pb2_grpc.ReplicaServiceStub:
         stub = self._stubs.get(address)
@@ -137,7 +139,7 @@ class GrpcPeers:
     async def _call(self, address: str, request: R.DeliverInputRequest) -> R.DeliverInputResponse:
         try:
             response: R.DeliverInputResponse = await self._stub(address).DeliverInput(
-                request, timeout=DELIVER_SECONDS
+                request, timeout=DELIVER_SECONDS, metadata=self.metadata
             )
         except grpc.aio.AioRpcError as exc:
             raise error_from(exc.code(), exc.details() or "") from None

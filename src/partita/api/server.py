@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import signal
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,16 +20,20 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 from partita import __version__
 from partita.api import reflection as api_reflection
 from partita.api.activations import ActivationServicer
+from partita.api.auth import AuthInterceptor
 from partita.api.batches import BatchServicer
 from partita.api.campaigns import CampaignServicer
 from partita.api.federation import FederationServicer
 from partita.api.replicas import GrpcPeers, ReplicaServicer
 from partita.api.schedules import ScheduleServicer
+from partita.api.security import ApprovalServicer, NamespaceServicer, SecurityServicer
 from partita.api.workers import WorkerServicer
 from partita.federation.hub import Hub
 from partita.federation.site import SiteLink
 from partita.federation.tls import TlsFiles, server_credentials
 from partita.runtime import Plane, PlaneConfig, tracing
+from partita.runtime.access import ALL, Access, needs_auth
+from partita.runtime.plane import replica_id
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,
@@ -42,6 +47,8 @@ from partita.v1 import (
     replica_pb2_grpc,
     schedule_pb2,
     schedule_pb2_grpc,
+    security_pb2,
+    security_pb2_grpc,
     worker_pb2,
     worker_pb2_grpc,
 )
@@ -61,6 +68,9 @@ SERVICES = {
     "ReplicaService": replica_pb2.DESCRIPTOR.services_by_name["ReplicaService"].full_name,
     "FederationService": federation_pb2.DESCRIPTOR.services_by_name["FederationService"].full_name,
     "BatchService": batch_pb2.DESCRIPTOR.services_by_name["BatchService"].full_name,
+    "SecurityService": security_pb2.DESCRIPTOR.services_by_name["SecurityService"].full_name,
+    "ApprovalService": security_pb2.DESCRIPTOR.services_by_name["ApprovalService"].full_name,
+    "NamespaceService": security_pb2.DESCRIPTOR.services_by_name["NamespaceService"].full_name,
 }
 
 
@@ -79,7 +89,12 @@ class PlaneServer:
         self.companions = tuple(companions)
         config = plane.config
         self.health = health.aio.HealthServicer()  # type: ignore[attr-defined]
-        self.server = grpc.aio.server(options=_options(config))
+        self.access = Access(plane.store, config.default_namespace)
+        self.auth_required = needs_auth(config.auth, config.listen)
+        self.server = grpc.aio.server(
+            options=_options(config),
+            interceptors=[AuthInterceptor(self.access, self.auth_required)],
+        )
         self.ports: list[int] = []
         self.hub = Hub(plane) if config.federation_listen else None
         self.federation_server: grpc.aio.Server | None = None
@@ -115,6 +130,15 @@ class PlaneServer:
         )
         replica_pb2_grpc.add_ReplicaServiceServicer_to_server(ReplicaServicer(plane), self.server)
         batch_pb2_grpc.add_BatchServiceServicer_to_server(BatchServicer(plane), self.server)
+        security_pb2_grpc.add_SecurityServiceServicer_to_server(
+            SecurityServicer(self.access, plane.secrets), self.server
+        )
+        security_pb2_grpc.add_ApprovalServiceServicer_to_server(
+            ApprovalServicer(plane, self.access), self.server
+        )
+        security_pb2_grpc.add_NamespaceServiceServicer_to_server(
+            NamespaceServicer(plane), self.server
+        )
         self.peers = GrpcPeers()
         if plane.replicas is not None:
             plane.replicas.peers = self.peers
@@ -128,6 +152,7 @@ class PlaneServer:
             federation_pb2.DESCRIPTOR,
             replica_pb2.DESCRIPTOR,
             batch_pb2.DESCRIPTOR,
+            security_pb2.DESCRIPTOR,
             health_pb2.DESCRIPTOR,
             reflection_pb2.DESCRIPTOR,
         ]
@@ -149,6 +174,8 @@ class PlaneServer:
                 raise OSError(f"cannot listen on {address}")
             self.ports.append(port)
         await self.plane.start(advertise=self._advertise())
+        if self.plane.replicas is not None and self.auth_required:
+            await self._replica_token()
         await self.server.start()
         if self.federation_server is not None:
             address = config.federation_listen
@@ -183,6 +210,14 @@ class PlaneServer:
         await self.server.stop(grace)
         await self.plane.shutdown()
         await self.peers.close()
+
+    async def _replica_token(self) -> None:
+        """Replicas pass inputs to each other through the API: each mints a token of its own
+        (only its digest is stored, as for any token) and the others accept it."""
+        name = "replica-" + re.sub(r"[^A-Za-z0-9._@-]", "-", replica_id(self.plane.config))
+        await self.access.revoke(name[:128], ALL)  # the previous run's
+        _, secret = await self.access.create_token(name[:128], ALL, "admin", 7 * 24 * 3600.0)
+        self.peers.metadata = (("authorization", f"Bearer {secret}"),)
 
     def _advertise(self) -> str:
         """Where other replicas reach this plane: ``--advertise``, else the first TCP address
@@ -219,6 +254,13 @@ async def run_site(
         ", ".join(config.listen),
         config.db,
     )
+    if server.auth_required:
+        log.info("authentication required: a bearer token or a client certificate on every call")
+    else:
+        log.warning(
+            "running OPEN: no authentication (%s); every caller may do everything",
+            "--insecure" if config.auth == "off" else "loopback and Unix sockets only",
+        )
     if config.federation_listen:
         log.info("accepting sites on %s (mTLS)", config.federation_listen)
     if config.hub:

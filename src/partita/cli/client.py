@@ -197,9 +197,46 @@ TLS_ENV = ("PARTITA_TLS_CERT", "PARTITA_TLS_KEY", "PARTITA_TLS_CA")
 
 CHANNEL_OPTIONS = [("grpc.max_receive_message_length", 64 << 20)]
 """An activation with inputs and outputs up to the plane's payload limit (4 MiB each) fits."""
+TOKEN_ENV = "PARTITA_TOKEN"
+"""A bearer token (``partita token create``) sent with every call in ``authorization``."""
 
 
 def _open(target: str) -> grpc.Channel:
+    channel = _dial(target)
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        channel = grpc.intercept_channel(channel, _Bearer(token))
+    return channel
+
+
+class _Bearer(
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[type-arg]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[type-arg]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[type-arg]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[type-arg]
+):
+    """Adds ``authorization: Bearer <token>`` to every call."""
+
+    def __init__(self, token: str) -> None:
+        self.pair = ("authorization", f"Bearer {token}")
+
+    def _details(self, details: Any) -> Any:
+        return details._replace(metadata=[*(details.metadata or ()), self.pair])
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return continuation(self._details(details), request)
+
+    def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._details(details), requests)
+
+    def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return continuation(self._details(details), requests)
+
+
+def _dial(target: str) -> grpc.Channel:
     cert, key, ca = (os.environ.get(name, "") for name in TLS_ENV)
     if not ca or target.startswith("unix:"):
         return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)

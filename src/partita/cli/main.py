@@ -11,7 +11,18 @@ from typing import NoReturn
 import grpc
 
 from partita import __version__
-from partita.cli import batch, certs, control, hub, operations, resources, schedule, site, worker
+from partita.cli import (
+    batch,
+    certs,
+    control,
+    hub,
+    operations,
+    resources,
+    schedule,
+    security,
+    site,
+    worker,
+)
 from partita.cli.client import Client, CliError, describe_rpc_error
 from partita.cli.output import FORMATS, Printer
 
@@ -21,7 +32,8 @@ SERVER_ENV = "PARTITA_SERVER"
 EPILOG = f"""\
 global options may come before or after the command (partita get activation ID -o json).
 environment: {SERVER_ENV} sets the default --server; PARTITA_TLS_CA (with PARTITA_TLS_CERT and
-PARTITA_TLS_KEY, a client certificate) makes the CLI use mTLS, e.g. for `partita hub --api-tls`.
+PARTITA_TLS_KEY, a client certificate) makes the CLI use mTLS, e.g. for `partita hub --api-tls`;
+PARTITA_TOKEN sends a bearer token (`partita token create`) with every call.
 exit status: 0 success; 1 the thing asked for failed (e.g. an activation waited on did not
 complete); 2 bad usage, bad input, or no plane at --server.
 """
@@ -87,6 +99,7 @@ def build_parser() -> Parser:
     batch.register(sub, common)
     worker.register(sub, common)
     schedule.register(sub, common)
+    security.register(sub, common)
     return parser
 
 

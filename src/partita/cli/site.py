@@ -80,6 +80,25 @@ def register(sub: argparse._SubParsersAction[Any], common: argparse.ArgumentPars
 def plane_arguments(p: argparse.ArgumentParser, site_id: str) -> None:
     """The options every plane takes (``partita site`` and ``partita hub``)."""
     p.add_argument(
+        "--secret-key-file",
+        default="",
+        metavar="F",
+        help="file holding the key that seals secrets (base64 of 32 bytes, `partita secret "
+        "key`); default: env PARTITA_SECRET_KEY",
+    )
+    auth = p.add_mutually_exclusive_group()
+    auth.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve with no authentication although an address is not loopback (without it, "
+        "only a plane on loopback or Unix sockets runs open)",
+    )
+    auth.add_argument(
+        "--require-auth",
+        action="store_true",
+        help="require a bearer token or a client certificate on every call, on loopback too",
+    )
+    p.add_argument(
         "--listen",
         action="append",
         metavar="ADDR",
@@ -206,6 +225,8 @@ def plane_config(args: argparse.Namespace, **federation: Any) -> Any:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         tls_ca=args.tls_ca,
+        auth="off" if args.insecure else "on" if args.require_auth else "auto",
+        secret_key_file=args.secret_key_file,
         **federation,
     )
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from partita.engine import symphony
+from partita.engine import approval, symphony
 from partita.errors import FieldViolation, InvalidInputError
 from partita.expr import ExpressionError, Template, evaluator_for
 from partita.model.campaign import (
@@ -19,7 +19,9 @@ from partita.model.campaign import (
 from partita.model.durations import parse_duration
 
 SYMPHONY_PREFIX = "providers.stage."
-DURABLE_PROVIDERS = frozenset({"delay", "wait", "worker", "parallel", "campaign", "continue"})
+DURABLE_PROVIDERS = frozenset(
+    {"delay", "wait", "worker", "parallel", "campaign", "continue", approval.PROVIDER}
+)
 """Providers the engine runs itself: durable timers, signals, and stage tasks on task queues."""
 SINGLE_ATTEMPT = RetryPolicy(maximum_attempts=1)
 
@@ -256,4 +258,6 @@ def _check_config(provider: str, config: dict[str, Any], where: str) -> list[Fie
         )
     if provider == "wait" and not config.get("event"):
         out.append(FieldViolation(f"{where}.config.event", "is required by the wait provider"))
+    if provider == approval.PROVIDER:
+        out.extend(approval.check_config(config, where))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from partita.engine import approval
 from partita.engine.compile import CompiledStage
 from partita.engine.events import EventType
 from partita.engine.inputs import ChildClosed, ChildStarted, TaskLeased
@@ -109,6 +110,12 @@ def plan(
             due = now + parse_duration(config["timeout"]).total_seconds()
             plan["timer"] = {"id": f"wait:{run_id}", "due": due, "kind": "wait-timeout"}
         return plan
+    if stage.provider == approval.PROVIDER:
+        waits: dict[str, Any] = {"waitFor": approval.event_of(stage.name)}
+        if config.get("timeout") is not None:
+            due = now + parse_duration(config["timeout"]).total_seconds()
+            waits["timer"] = {"id": f"approval:{run_id}", "due": due, "kind": approval.TIMER_KIND}
+        return waits
     if stage.provider == "campaign":
         version = config.get("version") or 0
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import durable, fanout, operations, remote, saga, symphony
+from partita.engine import approval, durable, fanout, operations, remote, saga, symphony
 from partita.engine.commands import (
     CancelStage,
     Command,
@@ -43,8 +43,12 @@ from partita.engine.retry import retry_delay
 from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 from partita.errors import InvalidInputError, PreconditionError
 from partita.expr import ExpressionError
+from partita.expr.secrets import reference
 from partita.model.durations import format_duration
 from partita.model.symphony import schedule_time
+
+WAITING = ("delay", "wait", approval.PROVIDER)
+"""Providers whose runs the engine itself waits on: the runtime has nothing to cancel."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class Context:
     """Seconds since the epoch."""
     site: str = "local"
     """The id of the site this plane runs."""
+    secrets: tuple[str, ...] = ()
+    """Names of the namespace's secrets: ``secrets.NAME`` yields a reference to each."""
 
 
 WORKER_TIMEOUTS = {
@@ -189,7 +195,7 @@ class _Step:
             run is None
             or run.status is not RunStatus.RUNNING
             or run.attempt != result.attempt
-            or run.provider in ("delay", "wait", "campaign")
+            or run.provider in ("delay", "wait", "campaign", approval.PROVIDER)
             or run.items is not None
             or run.dispatch_id
         ):
@@ -230,6 +236,12 @@ class _Step:
                 parent=run.parent,
                 scheduled=True,
             )
+        elif timer.kind == approval.TIMER_KIND:
+            decision = str(run.config.get("default", "reject"))
+            if decision == "approve":
+                self.run_completed(run, approval.outputs("approve", "timeout", {}))
+            else:
+                self.attempt_failed(run, approval.rejection("timeout", {}))
         elif timer.kind == "wait-timeout":
             message = f"no {run.waiting_for!r} signal arrived in time"
             self.attempt_failed(run, {"type": "Timeout", "message": message})
@@ -269,7 +281,13 @@ class _Step:
                     data=request.data,
                     runId=run.run_id,
                 )
-                self.run_completed(run, dict(request.data))
+                data = dict(request.data)
+                if run.provider == approval.PROVIDER and data.get("decision") != "approve":
+                    self.attempt_failed(
+                        run, approval.rejection(str(data.get("by", "")), data.get("fields", {}))
+                    )
+                    return
+                self.run_completed(run, data)
                 return
         self.emit(EventType.SIGNAL_RECEIVED, event=request.event, data=request.data)
 
@@ -574,7 +592,7 @@ class _Step:
 
     def cancel_run(self, run: StageRun) -> None:
         """Tell the runtime to stop a stage run that has just been closed."""
-        if (run.provider not in ("delay", "wait") or run.dispatch_id) and run.items is None:
+        if (run.provider not in WAITING or run.dispatch_id) and run.items is None:
             self.commands.append(CancelStage(run.run_id))
 
     def close(self, status: Status, **data: Any) -> None:
@@ -587,9 +605,7 @@ class _Step:
     def close_now(self, status: Status, **data: Any) -> None:
         """Emit the closing event."""
         for run in self.state.runs:
-            if run.status is RunStatus.RUNNING and (
-                run.provider not in ("delay", "wait") or run.dispatch_id
-            ):
+            if run.status is RunStatus.RUNNING and (run.provider not in WAITING or run.dispatch_id):
                 self.commands.append(CancelStage(run.run_id, status is Status.TERMINATED))
         stage = "" if status in (Status.CANCELLED, Status.TERMINATED) else self.state.current_stage
         if status is Status.COMPLETED:
@@ -613,6 +629,7 @@ class _Step:
             "outputs": outputs,
             "context": context,
             "trigger": state.trigger,
+            "secrets": {name: reference(name) for name in self.context.secrets},
             "activation": {
                 "id": state.id,
                 "namespace": state.namespace,

@@ -11,7 +11,7 @@ import cel
 from partita.expr._template import ExpressionError
 from partita.model.campaign import SYMPHONY_API
 
-VARIABLES = frozenset({"inputs", "outputs", "context", "trigger", "activation"})
+VARIABLES = frozenset({"inputs", "outputs", "context", "trigger", "activation", "secrets"})
 """The names a CEL expression may read."""
 
 

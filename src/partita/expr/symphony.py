@@ -39,6 +39,7 @@ from lark.exceptions import (
 )
 
 from partita.expr._template import ExpressionError
+from partita.expr.secrets import reference
 
 Node = Callable[[Mapping[str, Any]], Any]
 """A compiled piece of an expression: its value under an environment."""
@@ -413,6 +414,7 @@ FUNCTIONS: dict[str, Function] = {
     "jsonpath": _jsonpath,
     "base64encode": _b64encode,
     "base64decode": _b64decode,
+    "secret": lambda env, args: reference(text(args[0](env)), text(args[1](env))),
 }
 
 ARITY: dict[str, tuple[int, int | None]] = {
@@ -437,5 +439,6 @@ ARITY: dict[str, tuple[int, int | None]] = {
     "jsonpath": (2, 2),
     "base64encode": (1, 1),
     "base64decode": (1, 1),
+    "secret": (2, 2),
 }
 """Argument counts: (fewest, most); None: no upper bound."""

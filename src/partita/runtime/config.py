@@ -58,6 +58,12 @@ class PlaneConfig:
     api_tls: bool = False
     """A hub: serve the public API (``listen``) with mTLS too, clients presenting a certificate
     from ``tls_ca``."""
+    auth: str = "auto"
+    """Authentication of the public API and the console: ``auto`` (required unless every
+    listen address is loopback or a Unix socket), ``on`` (always) or ``off``
+    (``--insecure``: never)."""
+    secret_key_file: str = ""
+    """File holding the secret key (base64 of 32 bytes); empty: ``PARTITA_SECRET_KEY``."""
     keepalive_seconds: float = 10.0
     """Federation: keepalive ping and site heartbeat interval; a link silent for about twice
     this long is found dead."""

@@ -8,6 +8,7 @@ providers run as tasks, timers are armed, watchers hear of the events.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -53,6 +54,7 @@ from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
 from partita.runtime.dispatches import Dispatches
 from partita.runtime.payloads import split
+from partita.runtime.secrets import Secrets
 from partita.runtime.shared_tasks import SharedTaskQueues, task_row
 from partita.runtime.tasks import QueuedTask, TaskQueues
 from partita.runtime.timers import TimerKey, TimerWheel
@@ -111,6 +113,8 @@ class Driver:
         self._heartbeats: dict[Key, dict[str, float]] = {}
         """Last heartbeat of each leased ``worker`` run, by activation then run id."""
         self.timers = TimerWheel(self._fire_timer, clock)
+        self.secrets: Secrets | None = None
+        """Set by the plane: reveals secret references to providers, redacts what returns."""
         self._stopping = False
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -376,7 +380,7 @@ class Driver:
         costs one commit. Nothing is lost by running it before its start is durable: after a
         crash before the commit, the stage run has not happened, and runs again.
         """
-        context = self._context()
+        context = self._context(state.namespace)
         transition = handle(state, campaign, request, context)
         events, commands = list(transition.events), list(transition.commands)
         for _ in range(INSTANT_CHAIN):
@@ -396,6 +400,10 @@ class Driver:
             return False
         provider = self._providers.get(command.provider)
         return provider is not None and provider.instant
+
+    def open_in(self, namespace: str) -> int:
+        """How many activations of ``namespace`` this plane holds open."""
+        return sum(1 for ns, _ in self._open if ns == namespace)
 
     def open_state(self, namespace: str, activation_id: str) -> ActivationState | None:
         """The state of an open activation, from memory; None when it is not open."""
@@ -426,8 +434,9 @@ class Driver:
             self._locks[key] = lock
         return lock
 
-    def _context(self) -> Context:
-        return Context(now=self._clock(), site=self._config.site_id)
+    def _context(self, namespace: str) -> Context:
+        names = self.secrets.names(namespace) if self.secrets is not None else ()
+        return Context(now=self._clock(), site=self._config.site_id, secrets=names)
 
     def _write(
         self,
@@ -536,19 +545,33 @@ class Driver:
         if command.provider == "continue":  # the engine's own: it only needs an answer
             return StageResult(command.run_id, command.attempt, outputs={"inputs": command.inputs})
         provider = self._providers[command.provider]
+        secrets = self.secrets
+        if secrets is not None:  # only the provider sees secret values, never the history
+            call = dataclasses.replace(
+                call,
+                inputs=secrets.reveal(call.namespace, call.inputs),
+                config=secrets.reveal(call.namespace, call.config),
+            )
         try:
             outputs = await provider.run(call)
+            if secrets is not None:
+                outputs = secrets.redact(outputs)
             _check_size(outputs, self._config.max_payload_bytes)
             return StageResult(command.run_id, command.attempt, outputs=outputs)
         except asyncio.CancelledError:
             raise
         except StageError as exc:
-            return StageResult(command.run_id, command.attempt, error=exc.as_failure())
+            failure = exc.as_failure()
+            if secrets is not None:
+                failure = secrets.redact(failure)
+            return StageResult(command.run_id, command.attempt, error=failure)
         except Exception as exc:  # a provider bug must fail the stage, not the plane
             log.exception(
                 "provider %s failed on %s/%s", command.provider, call.activation_id, call.stage
             )
             error = {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
+            if secrets is not None:
+                error = secrets.redact(error)
             return StageResult(command.run_id, command.attempt, error=error)
 
     async def _execute(self, call: StageCall, command: RunStage) -> None:

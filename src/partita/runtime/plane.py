@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import json
 import logging
@@ -29,8 +30,16 @@ from partita.engine import (
     Start,
     Terminate,
     apply,
+    approval,
 )
-from partita.errors import InvalidInputError, LimitExceededError, NotFoundError, UnavailableError
+from partita.errors import (
+    InvalidInputError,
+    LimitExceededError,
+    NotFoundError,
+    PermissionDeniedError,
+    PreconditionError,
+    UnavailableError,
+)
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
 from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
@@ -39,9 +48,11 @@ from partita.runtime.batches import Batch, Batches, BatchSpec
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
 from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.namespaces import Namespaces
 from partita.runtime.payloads import resolve
 from partita.runtime.replicas import Replicas
 from partita.runtime.scheduler import Scheduler
+from partita.runtime.secrets import Secrets, load_key
 from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import QueueInfo, TaskQueues, TaskToken, WorkerInfo
@@ -95,6 +106,9 @@ class Plane:
         self.catalog = Catalog(self.store, sorted(self.providers))
         self.clock = clock
         self.driver = Driver(self.store, self.catalog, self.providers, config, clock)
+        self.secrets = Secrets(self.store, load_key(config.secret_key_file), clock)
+        self.namespaces = Namespaces(self.store, clock)
+        self.driver.secrets = self.secrets
         self.stage_tasks = StageTasks(
             self.driver,
             clock,
@@ -138,6 +152,8 @@ class Plane:
         """Open the store and recover; among replicas, join and claim activations, reachable
         by the others at ``advertise`` (default: the config's)."""
         await self.store.open()
+        await self.secrets.load()
+        await self.namespaces.load()
         recovered = await self.driver.recover()
         await self.dispatches.recover()
         if recovered:
@@ -277,6 +293,7 @@ class Plane:
             if seen:
                 return await self.driver.load(namespace, seen), False
         stored = await self.catalog.get(namespace, campaign, version)
+        await self.namespaces.check_start(namespace, self.driver.open_in(namespace))
         compiled: CompiledCampaign = self.catalog.compile(stored)
         headers = dict(headers or {})
         if "traceparent" not in headers:  # every activation has a trace, passed on downstream
@@ -339,9 +356,45 @@ class Plane:
     ) -> ActivationState:
         if not event:
             raise InvalidInputError.field("event", "is required")
+        if event.startswith(approval.EVENT_PREFIX):
+            raise InvalidInputError.field(
+                "event", "approvals are answered with partita approve|reject (AnswerApproval)"
+            )
         data = data or {}
         self._check_payload("data", data)
         return await self._submit(namespace, activation_id, Signal(event, data), request_id)
+
+    async def answer_approval(
+        self,
+        namespace: str,
+        activation_id: str,
+        stage: str,
+        decision: str,
+        fields: dict[str, Any],
+        by: str,
+        role: str,
+    ) -> ActivationState:
+        """Answer the form of an ``approval`` stage waiting in the activation, as ``by``
+        holding ``role`` in the namespace (the form says who may answer)."""
+        state = await self.get_activation(namespace, activation_id)
+        run = next(
+            (
+                r
+                for r in state.runs
+                if r.stage == stage and r.provider == approval.PROVIDER and r.open
+            ),
+            None,
+        )
+        if run is None:
+            raise PreconditionError(f"stage {stage!r} is not waiting for an approval")
+        approval.check_answer(run.config, decision, fields)
+        if not approval.may_answer(run.config, by.partition(":")[2] or by, role):
+            raise PermissionDeniedError(f"not an approver of stage {stage!r}")
+        self._check_payload("fields", fields)
+        data = approval.outputs(decision, by, fields)
+        return await self._submit(
+            namespace, activation_id, Signal(approval.event_of(stage), data), ""
+        )
 
     async def advance_activation(
         self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""
@@ -488,7 +541,13 @@ class Plane:
     ) -> LeasedTask | None:
         self._check_running()
         namespace = namespace or self.config.default_namespace
-        return await self.stage_tasks.poll(namespace, task_queue, identity)
+        leased = await self.stage_tasks.poll(namespace, task_queue, identity)
+        if leased is None:
+            return None
+        inputs = self.secrets.reveal(namespace, leased.task.inputs)  # only the worker sees them
+        if inputs is leased.task.inputs:
+            return leased
+        return dataclasses.replace(leased, task=dataclasses.replace(leased.task, inputs=inputs))
 
     async def complete_stage_task(
         self, token: bytes, outputs: dict[str, Any], identity: str, next_task_queue: str = ""
@@ -496,11 +555,13 @@ class Plane:
         """Record a task's outputs; with ``next_task_queue``, also lease the next task waiting
         there to the same worker (None when none waits)."""
         self._check_running()
-        return await self.stage_tasks.complete(token, outputs, identity, next_task_queue)
+        return await self.stage_tasks.complete(
+            token, self.secrets.redact(outputs), identity, next_task_queue
+        )
 
     async def fail_stage_task(self, token: bytes, failure: dict[str, Any], identity: str) -> None:
         self._check_running()
-        await self.stage_tasks.fail(token, failure, identity)
+        await self.stage_tasks.fail(token, self.secrets.redact(failure), identity)
 
     async def heartbeat_stage_task(self, token: bytes, identity: str) -> bool:
         """True when the worker should stop: the activation was cancelled, or the task is stale."""
@@ -552,6 +613,7 @@ class Plane:
         request_id: str = "",
     ) -> Schedule:
         self._check_running()
+        await self.namespaces.check_schedule(namespace or self.config.default_namespace)
         return await self.scheduler.create(
             namespace, schedule_id, definition, paused=paused, note=note, request_id=request_id
         )

@@ -311,6 +311,63 @@ class SiteRow:
     last_seen_time: float
 
 
+# -- security (issue 13) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A grant of one role in one namespace to a principal ``name``, with a bearer secret of
+    which only the SHA-256 digest is kept."""
+
+    token_id: str
+    name: str
+    namespace: str
+    """A namespace, or ``*`` for every namespace (and the plane-wide calls)."""
+    role: str
+    digest: str
+    """Hex SHA-256 of the bearer secret."""
+    create_time: float
+    expire_time: float
+    """0 for a token that does not expire."""
+    revoke_time: float
+    """0 while the token is not revoked."""
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One mutating call: who, where, what, and how it ended."""
+
+    seq: int
+    """Order of recording (0 for a row not recorded yet)."""
+    time: float
+    identity: str
+    namespace: str
+    rpc: str
+    """The full method name, ``/partita.v1.Service/Method``."""
+    result: str
+    """The status code's name: OK, PERMISSION_DENIED, ..."""
+
+
+@dataclass(frozen=True)
+class SecretRow:
+    """A secret as stored: sealed (AES-GCM nonce and ciphertext), never in clear."""
+
+    namespace: str
+    name: str
+    sealed: bytes
+    update_time: float
+
+
+@dataclass(frozen=True)
+class NamespaceRow:
+    """A namespace made explicitly, with its quotas (0: no limit)."""
+
+    name: str
+    max_running: int
+    max_schedules: int
+    create_time: float
+
+
 # -- statistics ------------------------------------------------------------------------------
 
 
@@ -481,6 +538,49 @@ class Store(Protocol):
 
     async def sweep_dispatches(self, before: float, limit: int = 500) -> int:
         """Delete up to ``limit`` DONE dispatches last updated before ``before``."""
+
+    # -- security (issue 13) -------------------------------------------------------------
+
+    async def add_token(self, row: TokenRow) -> None:
+        """Keep a new token row (its ``token_id`` is fresh)."""
+
+    async def token_by_digest(self, digest: str) -> TokenRow | None:
+        """The token whose secret hashes to ``digest``, revoked or expired ones included."""
+
+    async def tokens_named(self, name: str) -> list[TokenRow]:
+        """Every token row of the principal ``name``, oldest first."""
+
+    async def list_tokens(self, namespace: str) -> list[TokenRow]:
+        """Token rows of ``namespace`` (every namespace for ``""``), by name then age."""
+
+    async def revoke_tokens(self, name: str, namespace: str, now: float) -> int:
+        """Revoke the live tokens of ``name`` (in ``namespace`` only, unless ``""``); how
+        many were revoked."""
+
+    async def add_audit(self, row: AuditRow) -> None:
+        """Record one mutating call (``seq`` is assigned by the store)."""
+
+    async def list_audit(self, namespace: str, page: Page) -> list[AuditRow]:
+        """Audit rows of ``namespace`` (every one for ``""``), newest first; ``page.after``
+        is the ``(seq,)`` of the last row of the previous page."""
+
+    async def save_secret(self, row: SecretRow) -> None:
+        """Insert or replace a secret."""
+
+    async def delete_secret(self, namespace: str, name: str) -> bool:
+        """Delete a secret; False when there was none."""
+
+    async def list_secrets(self, namespace: str) -> list[SecretRow]:
+        """The secrets of ``namespace`` (every namespace for ``""``), by namespace and name."""
+
+    async def save_namespace(self, row: NamespaceRow) -> None:
+        """Insert or replace a namespace."""
+
+    async def delete_namespace(self, name: str) -> bool:
+        """Delete a namespace row; False when there was none."""
+
+    async def list_namespaces(self) -> list[NamespaceRow]:
+        """Every namespace row, by name."""
 
     async def save_site(self, row: SiteRow) -> None:
         """Insert or replace a site."""

@@ -38,6 +38,7 @@ from partita.store.postgres_replicas import (
     notify,
 )
 from partita.store.postgres_schedules import PostgresSchedules
+from partita.store.postgres_security import PostgresSecurity
 from partita.store.rows import ACTIVATION_COLUMNS, activation_values, campaign_row, schema
 from partita.store.rows import migrations as numbered
 
@@ -81,7 +82,9 @@ class _Op:
         """Set for a plain commit: commits of one batch are written together."""
 
 
-class PostgresStore(PostgresSchedules, PostgresDispatches, PostgresReplicas, PostgresBatches):
+class PostgresStore(
+    PostgresSchedules, PostgresDispatches, PostgresSecurity, PostgresReplicas, PostgresBatches
+):
     """A Store on a PostgreSQL database (``postgresql://`` URL), shared by this site's replicas.
 
     ``replica_id`` names this plane among them: it owns the activations it creates or claims.

@@ -30,6 +30,7 @@ from partita.store.rows import migrations as numbered
 from partita.store.sqlite_batches import SqliteBatches
 from partita.store.sqlite_dispatches import SqliteDispatches
 from partita.store.sqlite_schedules import SqliteSchedules
+from partita.store.sqlite_security import SqliteSecurity
 
 log = logging.getLogger("partita.store")
 
@@ -67,7 +68,7 @@ class _Op:
         self.future = future
 
 
-class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteBatches):
+class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteSecurity, SqliteBatches):
     """A Store on one SQLite file (``:memory:`` is refused: readers need a shared file)."""
 
     durable_tasks = False

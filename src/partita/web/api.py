@@ -18,7 +18,8 @@ from google.protobuf.message import Message
 from partita import __version__
 from partita.errors import InvalidInputError, NotFoundError, PartitaError, PreconditionError
 from partita.runtime import Plane
-from partita.v1 import activation_pb2, campaign_pb2, federation_pb2
+from partita.runtime.access import CALLER, role_in
+from partita.v1 import activation_pb2, campaign_pb2, federation_pb2, security_pb2
 from partita.web.errors import status_json
 from partita.web.graph import campaign_graph
 from partita.web.requests import from_body, from_query
@@ -205,7 +206,33 @@ async def _advance(plane: Plane, activation_id: str, body: Message) -> Message:
     return A.AdvanceActivationResponse(activation=convert.activation(state))
 
 
+async def _answer(plane: Plane, activation_id: str, body: Message, approve: bool) -> Message:
+    assert isinstance(body, security_pb2.AnswerApprovalRequest)
+    namespace = body.namespace or plane.config.default_namespace
+    caller = CALLER.get()
+    state = await plane.answer_approval(
+        namespace,
+        activation_id,
+        body.stage,
+        "approve" if approve else "reject",
+        convert.to_dict(body.fields),
+        caller.name,
+        role_in(caller, namespace),
+    )
+    return security_pb2.AnswerApprovalResponse(activation=convert.activation(state))
+
+
+async def _approve(plane: Plane, activation_id: str, body: Message) -> Message:
+    return await _answer(plane, activation_id, body, True)
+
+
+async def _reject(plane: Plane, activation_id: str, body: Message) -> Message:
+    return await _answer(plane, activation_id, body, False)
+
+
 ACTIONS: dict[str, tuple[type[Message], Callable[[Plane, str, Message], Awaitable[Message]]]] = {
+    "approve": (security_pb2.AnswerApprovalRequest, _approve),
+    "reject": (security_pb2.AnswerApprovalRequest, _reject),
     "cancel": (A.CancelActivationRequest, _cancel),
     "terminate": (A.TerminateActivationRequest, _terminate),
     "signal": (A.SignalActivationRequest, _signal),

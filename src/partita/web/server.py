@@ -11,7 +11,9 @@ from aiohttp import web
 
 from partita.errors import InvalidInputError, NotFoundError
 from partita.runtime import Plane
+from partita.runtime.access import Access, needs_auth
 from partita.web import api
+from partita.web.auth import gate
 from partita.web.errors import error_response
 
 log = logging.getLogger("partita.web")
@@ -55,7 +57,8 @@ class WebServer:
     def __init__(self, plane: Plane, address: str) -> None:
         self.plane = plane
         self.host, self.port = parse_address(address)
-        self.app = build_app(plane)
+        self.auth_required = needs_auth(plane.config.auth, [f"{self.host}:{self.port}"])
+        self.app = build_app(plane, self.auth_required)
         self.runner = web.AppRunner(
             self.app,
             handle_signals=False,
@@ -84,7 +87,11 @@ class WebServer:
         if sockets:
             self.port = int(sockets[0].getsockname()[1])
         self.state = WebState.SERVING
-        log.info("console at %s", self.url)
+        log.info(
+            "console at %s (%s)",
+            self.url,
+            "authentication required" if self.auth_required else "OPEN: no authentication",
+        )
 
     async def shutdown(self) -> None:
         if self.state is not WebState.SERVING:
@@ -94,9 +101,13 @@ class WebServer:
         await self.runner.cleanup()
 
 
-def build_app(plane: Plane) -> web.Application:
-    """The aiohttp application: JSON API, pages and static assets over ``plane``."""
-    app = web.Application(middlewares=[_errors], client_max_size=8 << 20)
+def build_app(plane: Plane, auth_required: bool = False) -> web.Application:
+    """The aiohttp application: JSON API, pages and static assets over ``plane``; the API
+    behind the same gate as the gRPC one (``partita.web.auth``)."""
+    access = Access(plane.store, plane.config.default_namespace)
+    app = web.Application(
+        middlewares=[gate(access, auth_required), _errors], client_max_size=8 << 20
+    )
     app[api.PLANE] = plane
     api.add_routes(app.router)
     for path in PAGES:

@@ -51,7 +51,16 @@ class ApiError extends Error {
 }
 
 async function api(path, options) {
-  const response = await fetch(path, options);
+  let response = await fetch(path, options);
+  if (response.status === 401) {
+    // The plane requires authentication: ask once for a bearer token, kept in a cookie
+    // (EventSource streams carry cookies, not headers).
+    const token = window.prompt("This plane requires a token (partita token create):");
+    if (token) {
+      document.cookie = `partita_token=${encodeURIComponent(token.trim())}; path=/; SameSite=Strict`;
+      response = await fetch(path, options);
+    }
+  }
   const text = await response.text();
   const body = text ? JSON.parse(text) : {};
   if (!response.ok) throw new ApiError(response.status, body);
@@ -348,6 +357,8 @@ async function activationPage(id) {
     terminate: h("button", { class: "danger", onclick: () => act("terminate") }, "Terminate"),
     signal: h("button", { onclick: () => act("signal") }, "Signal"),
     advance: h("button", { onclick: () => act("advance") }, "Advance"),
+    approve: h("button", { onclick: () => act("approve") }, "Approve"),
+    reject: h("button", { class: "danger", onclick: () => act("reject") }, "Reject"),
   };
 
   function render() {
@@ -373,6 +384,11 @@ async function activationPage(id) {
     buttons.terminate.disabled = !open;
     buttons.signal.disabled = !open;
     buttons.advance.disabled = !(open && !activation.selfDriving && status === "PAUSED");
+    // an approval stage waits: a person with the right role answers its form
+    const waiting = (activation.stageRuns || []).some((r) => r.stage === activation.currentStage
+      && shortStatus(r.status) === "WAITING");
+    buttons.approve.disabled = !(open && waiting);
+    buttons.reject.disabled = !(open && waiting);
     graphBox.replaceChildren(drawGraph(graph, {
       statuses: stageStatuses(activation),
       taken: takenEdges(activation),
@@ -432,11 +448,23 @@ async function activationPage(id) {
       terminate: [["reason", "reason (optional)", "input"]],
       signal: [["event", "event", "input"], ["data", "data (a JSON object)", "textarea"]],
       advance: [["stage", "stage (optional; default: what the selector chose)", "input"]],
+      approve: [["stage", `stage (${activation.currentStage})`, "input"],
+        ["fields", "form fields (a JSON object)", "textarea"]],
+      reject: [["stage", `stage (${activation.currentStage})`, "input"]],
     }[verb];
     const values = await confirmDialog(`${verb[0].toUpperCase()}${verb.slice(1)} activation`,
       `${verb} activation ${activation.id}?`, fields);
     if (!values) return;
     const body = { ...values };
+    if (verb === "approve" || verb === "reject") {
+      body.stage = values.stage || activation.currentStage;
+      try {
+        body.fields = values.fields ? JSON.parse(values.fields) : {};
+      } catch (error) {
+        notice(`fields are not JSON: ${error.message}`, true);
+        return;
+      }
+    }
     if (verb === "signal") {
       try {
         body.data = values.data ? JSON.parse(values.data) : {};
