@@ -11,7 +11,7 @@ import pytest
 from partita.api.server import PlaneServer
 from partita.engine import replay
 from partita.runtime import Plane, PlaneConfig
-from partita.runtime.driver import event_of, state_of
+from partita.runtime.rows import event_of, state_of
 from partita.v1 import (
     activation_pb2,
     activation_pb2_grpc,

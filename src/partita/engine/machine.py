@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from partita.engine import approval, durable, fanout, operations, remote, saga, symphony
+from partita.engine import approval, durable, fanout, operations, remote, saga, symphony, timers
 from partita.engine.commands import (
     CancelStage,
     Command,
@@ -44,7 +44,6 @@ from partita.engine.state import ActivationState, RunStatus, StageRun, Status
 from partita.errors import InvalidInputError, PreconditionError
 from partita.expr import ExpressionError
 from partita.expr.secrets import reference
-from partita.model.durations import format_duration
 from partita.model.symphony import schedule_time
 
 WAITING = ("delay", "wait", approval.PROVIDER)
@@ -61,14 +60,6 @@ class Context:
     """The id of the site this plane runs."""
     secrets: tuple[str, ...] = ()
     """Names of the namespace's secrets: ``secrets.NAME`` yields a reference to each."""
-
-
-WORKER_TIMEOUTS = {
-    "schedule-to-start": "scheduleToStart",
-    "start-to-close": "startToClose",
-    "heartbeat": "heartbeat",
-}
-"""Timer kinds of a worker stage's attempt, and the timeout each one enforces."""
 
 
 @dataclass
@@ -209,67 +200,7 @@ class _Step:
             self.run_completed(run, result.outputs or {})
 
     def timer_fired(self, timer_id: str) -> None:
-        timer = self.state.timers.get(timer_id)
-        if timer is None or (timer.kind in operations.HELD_TIMERS and operations.paused(self)):
-            return  # gone; or paused by request: it fires on the resume
-        run = self.state.run(timer.run_id) if timer.run_id else None
-        fired: dict[str, Any] = {"timerId": timer_id, "kind": timer.kind}
-        if run is not None:
-            fired["runId"] = run.run_id
-        self.emit(EventType.TIMER_FIRED, run.stage if run else "", **fired)
-        if timer.kind == "activation-timeout":
-            timeout = self.campaign.spec.timeout
-            self.close(Status.TIMED_OUT, timeout=format_duration(timeout) if timeout else "")
-            return
-        if run is None or not run.open:
-            return
-        if timer.kind == "delay":
-            self.run_completed(run, symphony.delay_outputs() if self.campaign.symphony else {})
-        elif timer.kind == "schedule":
-            stage = self.campaign.stages[run.stage]
-            self.begin_attempt(
-                stage,
-                run.run_id,
-                run.attempt,
-                run.previous_stage,
-                context=run.context,
-                parent=run.parent,
-                scheduled=True,
-            )
-        elif timer.kind == approval.TIMER_KIND:
-            decision = str(run.config.get("default", "reject"))
-            if decision == "approve":
-                self.run_completed(run, approval.outputs("approve", "timeout", {}))
-            else:
-                self.attempt_failed(run, approval.rejection("timeout", {}))
-        elif timer.kind == "wait-timeout":
-            message = f"no {run.waiting_for!r} signal arrived in time"
-            self.attempt_failed(run, {"type": "Timeout", "message": message})
-        elif timer.kind == "retry":
-            stage = self.campaign.stages[run.stage]
-            self.begin_attempt(
-                stage,
-                run.run_id,
-                run.attempt + 1,
-                run.previous_stage,
-                context=run.context,
-                parent=run.parent,
-            )
-        elif timer.kind == "schedule-to-start" and run.dispatch_id:
-            remote.timed_out(self, run)
-        elif timer.kind in WORKER_TIMEOUTS:
-            which = WORKER_TIMEOUTS[timer.kind]
-            self.emit(
-                EventType.STAGE_TIMED_OUT,
-                run.stage,
-                runId=run.run_id,
-                attempt=run.attempt,
-                timeout=which,
-            )
-            message = f"{which} timeout of attempt {run.attempt} expired"
-            self.attempt_failed(
-                run, {"type": "Timeout", "message": message, "details": {"timeout": which}}
-            )
+        timers.fire(self, timer_id)
 
     def signal(self, request: Signal) -> None:
         for run in self.state.runs:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
@@ -31,7 +30,6 @@ from partita.engine import (
     RunStatus,
     SkipStage,
     StageResult,
-    StageRun,
     Start,
     StartChild,
     Status,
@@ -53,7 +51,15 @@ from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
 from partita.runtime.dispatches import Dispatches
-from partita.runtime.payloads import split
+from partita.runtime.payloads import check_outputs_size, split
+from partita.runtime.rows import (
+    queued,
+    requeue,
+    rerun,
+    restart_child,
+    row_of,
+    state_of,
+)
 from partita.runtime.secrets import Secrets
 from partita.runtime.shared_tasks import SharedTaskQueues, task_row
 from partita.runtime.tasks import QueuedTask, TaskQueues
@@ -63,7 +69,6 @@ from partita.runtime.watch import Watchers
 from partita.store import (
     ActivationRow,
     ActivationWrite,
-    EventRow,
     NewActivation,
     ReplicaStore,
     Store,
@@ -145,14 +150,14 @@ class Driver:
                 if run.dispatch_id:  # in the outbox already, unless the crash came first
                     self.dispatches.send(state, dispatch_command(state, campaign, run))
                 elif run.provider in self._providers or run.provider == "continue":
-                    self._run_stage(state, campaign, _rerun(state, run.run_id))
+                    self._run_stage(state, campaign, rerun(state, run.run_id))
                 elif run.provider == "campaign" and run.child:
-                    self.children.start(state, _restart_child(run))
+                    self.children.start(state, restart_child(run))
                 elif run.provider == "worker":
                     # Delivered again: a worker that held it before the crash may still
                     # complete it with its token; whichever completion comes first counts.
                     self.heartbeat(row.namespace, row.id, run.run_id)
-                    requeued.append(_requeue(state, run))
+                    requeued.append(requeue(state, run))
                     if run.worker and isinstance(self.tasks, TaskQueues):
                         self.tasks.hold(requeued[-1])  # its worker may still be at it
         if isinstance(self.tasks, SharedTaskQueues):
@@ -463,7 +468,7 @@ class Driver:
             request_id=request_id,
             expected_sequence=before.last_sequence,
             tasks=[
-                task_row(_queued(state, c))
+                task_row(queued(state, c))
                 for c in transition.commands
                 if isinstance(c, EnqueueTask)
             ]
@@ -493,7 +498,7 @@ class Driver:
             if isinstance(command, RunStage):
                 self._run_stage(state, campaign, command)
             elif isinstance(command, EnqueueTask) and isinstance(self.tasks, TaskQueues):
-                self.tasks.push(_queued(state, command))  # shared queues got it with the write
+                self.tasks.push(queued(state, command))  # shared queues got it with the write
             elif isinstance(command, StartChild):
                 self.children.start(state, command)
             elif isinstance(command, Dispatch):
@@ -556,7 +561,7 @@ class Driver:
             outputs = await provider.run(call)
             if secrets is not None:
                 outputs = secrets.redact(outputs)
-            _check_size(outputs, self._config.max_payload_bytes)
+            check_outputs_size(outputs, self._config.max_payload_bytes)
             return StageResult(command.run_id, command.attempt, outputs=outputs)
         except asyncio.CancelledError:
             raise
@@ -599,114 +604,3 @@ class Driver:
                     self.timers.arm(key, due)  # heartbeats came: not yet
                     return
         await self.submit(namespace, activation_id, TimerFired(timer_id))
-
-
-def _check_size(outputs: dict[str, Any], limit: int) -> None:
-    size = len(json.dumps(outputs, default=str))
-    if size > limit:
-        raise StageError(
-            f"outputs are {size} bytes, over the {limit}-byte limit",
-            type="OutputsTooLarge",
-            non_retryable=True,
-        )
-
-
-def _rerun(state: ActivationState, run_id: str) -> RunStage:
-    run = state.run(run_id)
-    assert run is not None
-    previous_outputs = state.outputs.get(run.stage)
-    return RunStage(
-        run_id=run.run_id,
-        attempt=run.attempt,
-        stage=run.stage,
-        provider=run.provider,
-        config=run.config,
-        inputs=run.inputs or {},
-        previous_stage=run.previous_stage,
-        generation=int(run.run_id.split(".")[0]),
-        state=previous_outputs.get("__state") if isinstance(previous_outputs, dict) else None,
-    )
-
-
-def _restart_child(run: StageRun) -> StartChild:
-    """Start (idempotently) the child of a ``campaign`` run again after a restart."""
-    return StartChild(
-        run_id=run.run_id,
-        attempt=run.attempt,
-        child_id=run.child,
-        campaign=str(run.config.get("campaign", "")),
-        version=int(run.config.get("version") or 0),
-        inputs=run.inputs or {},
-    )
-
-
-def _queued(state: ActivationState, command: EnqueueTask) -> QueuedTask:
-    return QueuedTask(
-        namespace=state.namespace,
-        activation_id=state.id,
-        campaign=state.campaign,
-        run_id=command.run_id,
-        attempt=command.attempt,
-        stage=command.stage,
-        task_queue=command.task_queue,
-        task_type=command.task_type,
-        inputs=command.inputs,
-        headers=command.headers,
-        queue=command.queue,
-    )
-
-
-def _requeue(state: ActivationState, run: StageRun) -> QueuedTask:
-    return QueuedTask(
-        namespace=state.namespace,
-        activation_id=state.id,
-        campaign=state.campaign,
-        run_id=run.run_id,
-        attempt=run.attempt,
-        stage=run.stage,
-        task_queue=run.task_queue,
-        task_type=run.task_type,
-        inputs=run.inputs or {},
-        headers=state.headers,
-        queue=run.queue,
-    )
-
-
-def state_of(row: ActivationRow) -> ActivationState:
-    return ActivationState.model_validate_json(row.snapshot)
-
-
-def row_of(state: ActivationState) -> ActivationRow:
-    return ActivationRow(
-        namespace=state.namespace,
-        id=state.id,
-        campaign=state.campaign,
-        version=state.version,
-        status=state.status.value,
-        create_time=state.create_time,
-        close_time=state.close_time,
-        last_sequence=state.last_sequence,
-        snapshot=state.model_dump_json(),
-    )
-
-
-def event_row(event: Event) -> EventRow:
-    return EventRow(
-        sequence=event.sequence,
-        time=event.time,
-        type=event.type.value,
-        stage=event.stage,
-        data=json.dumps(event.data, separators=(",", ":")),
-    )
-
-
-def event_of(row: EventRow) -> Event:
-    return Event.model_validate(
-        {
-            "sequence": row.sequence,
-            "time": row.time,
-            "type": row.type,
-            "stage": row.stage,
-            "data": json.loads(row.data),
-        }
-    )

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from partita.engine import Event, EventType
+from partita.providers import StageError
 from partita.store import EventRow, PayloadRow
 
 MARK = "$payload"
@@ -72,3 +73,14 @@ async def resolve(events: list[Event], load: Loader) -> list[Event]:
             data: dict[str, Any] = {**event.data, name: json.loads(found[ref])}
             resolved[index] = event.model_copy(update={"data": data})
     return resolved
+
+
+def check_outputs_size(outputs: dict[str, Any], limit: int) -> None:
+    """A built-in provider's outputs over the payload limit fail its stage, for good."""
+    size = len(json.dumps(outputs, default=str))
+    if size > limit:
+        raise StageError(
+            f"outputs are {size} bytes, over the {limit}-byte limit",
+            type="OutputsTooLarge",
+            non_retryable=True,
+        )

@@ -21,12 +21,7 @@ from partita.engine import (
     Cancel,
     CompiledCampaign,
     Event,
-    Pause,
-    Rerun,
-    Resume,
-    RetryStage,
     Signal,
-    SkipStage,
     Start,
     Terminate,
     apply,
@@ -42,26 +37,27 @@ from partita.errors import (
 )
 from partita.model.campaign import PARTITA_API, Campaign
 from partita.model.documents import check_name, load_documents
-from partita.model.schedule import OverlapPolicy, Schedule, ScheduleDefinition
 from partita.providers import Provider, builtin_providers
-from partita.runtime.batches import Batch, Batches, BatchSpec
+from partita.runtime.batches import Batches
 from partita.runtime.catalog import Catalog
 from partita.runtime.config import PlaneConfig
-from partita.runtime.driver import Driver, event_of, state_of
+from partita.runtime.driver import Driver
 from partita.runtime.namespaces import Namespaces
+from partita.runtime.paging import MAX_PAGE, page_of, token_of
 from partita.runtime.payloads import resolve
+from partita.runtime.plane_operations import PlaneOperations
+from partita.runtime.plane_schedules import PlaneSchedules
 from partita.runtime.replicas import Replicas
+from partita.runtime.rows import event_of, state_of
 from partita.runtime.scheduler import Scheduler
 from partita.runtime.secrets import Secrets, load_key
 from partita.runtime.sites import SiteInfo, Sites
 from partita.runtime.stage_tasks import LeasedTask, StageTasks
 from partita.runtime.tasks import QueueInfo, TaskQueues, TaskToken, WorkerInfo
 from partita.runtime.tracing import new_traceparent
-from partita.store import ActivationFilter, Page, ReplicaRow, ReplicaStore, Store, open_store
+from partita.store import ActivationFilter, ReplicaRow, ReplicaStore, Store, open_store
 
 log = logging.getLogger("partita.plane")
-
-MAX_PAGE = 1000
 
 
 class PlaneState(enum.Enum):
@@ -83,7 +79,7 @@ class WatchItem:
     activation: ActivationState
 
 
-class Plane:
+class Plane(PlaneOperations, PlaneSchedules):
     """A site plane's runtime: campaigns, activations, timers, retention, recovery.
 
     Lifecycle: ``await start()`` (or ``async with``), then ``await shutdown()``, which is
@@ -254,11 +250,11 @@ class Plane:
         page_size: int = 0,
         page_token: str = "",
     ) -> tuple[list[Campaign], str]:
-        page = _page(page_size, page_token, (str, int))
+        page = page_of(page_size, page_token, (str, int))
         found = await self.catalog.list(
             namespace or self.config.default_namespace, name_prefix, all_versions, page
         )
-        token = _token((found[-1].name, found[-1].version)) if len(found) == page.size else ""
+        token = token_of((found[-1].name, found[-1].version)) if len(found) == page.size else ""
         return found, token
 
     async def delete_campaign(self, namespace: str, name: str, version: int = 0) -> int:
@@ -324,7 +320,7 @@ class Plane:
         page_size: int = 0,
         page_token: str = "",
     ) -> tuple[list[ActivationState], str]:
-        page = _page(page_size, page_token, ((int, float), str))
+        page = page_of(page_size, page_token, ((int, float), str))
         where = ActivationFilter(
             namespace=namespace or self.config.default_namespace,
             statuses=statuses,
@@ -333,7 +329,7 @@ class Plane:
             created_before=created_before,
         )
         rows = await self.store.list_activations(where, page)
-        token = _token((rows[-1].create_time, rows[-1].id)) if len(rows) == page.size else ""
+        token = token_of((rows[-1].create_time, rows[-1].id)) if len(rows) == page.size else ""
         return [state_of(r) for r in rows], token
 
     async def cancel_activation(
@@ -401,85 +397,12 @@ class Plane:
     ) -> ActivationState:
         return await self._submit(namespace, activation_id, Advance(stage), request_id)
 
-    # -- operations (issue 12): see engine.operations ---------------------------------------
-
-    async def rerun_activation(
-        self,
-        namespace: str,
-        activation_id: str,
-        *,
-        stage: str = "",
-        inputs: dict[str, Any] | None = None,
-        allow_completed: bool = False,
-        request_id: str = "",
-    ) -> ActivationState:
-        inputs = inputs or {}
-        self._check_payload("inputs", inputs)
-        request = Rerun(stage, inputs, allow_completed)
-        return await self._submit(namespace, activation_id, request, request_id)
-
-    async def skip_stage(
-        self,
-        namespace: str,
-        activation_id: str,
-        stage: str,
-        outputs: dict[str, Any] | None = None,
-        request_id: str = "",
-    ) -> ActivationState:
-        if not stage:
-            raise InvalidInputError.field("stage", "is required")
-        outputs = outputs or {}
-        self._check_payload("outputs", outputs)
-        return await self._submit(namespace, activation_id, SkipStage(stage, outputs), request_id)
-
-    async def retry_stage(
-        self, namespace: str, activation_id: str, stage: str = "", request_id: str = ""
-    ) -> ActivationState:
-        return await self._submit(namespace, activation_id, RetryStage(stage), request_id)
-
-    async def pause_activation(
-        self,
-        namespace: str,
-        activation_id: str,
-        reason: str = "",
-        *,
-        hold_tasks: bool = False,
-        request_id: str = "",
-    ) -> ActivationState:
-        return await self._submit(namespace, activation_id, Pause(reason, hold_tasks), request_id)
-
-    async def resume_activation(
-        self, namespace: str, activation_id: str, reason: str = "", request_id: str = ""
-    ) -> ActivationState:
-        return await self._submit(namespace, activation_id, Resume(reason), request_id)
-
-    async def start_batch(
-        self, namespace: str, batch_id: str, spec: BatchSpec, request_id: str = ""
-    ) -> tuple[Batch, bool]:
-        self._check_running()
-        self._check_payload("data", spec.data)
-        self._check_payload("inputs", spec.inputs)
-        namespace = namespace or self.config.default_namespace
-        return await self.batches.start_batch(namespace, batch_id, spec, request_id)
-
-    async def get_batch(self, namespace: str, batch_id: str) -> Batch:
-        return await self.batches.get(namespace or self.config.default_namespace, batch_id)
-
-    async def list_batches(
-        self, namespace: str, page_size: int = 0, page_token: str = ""
-    ) -> tuple[list[Batch], str]:
-        page = _page(page_size, page_token, ((int, float), str))
-        found = await self.batches.list(namespace or self.config.default_namespace, page)
-        last = found[-1].row if found else None
-        token = _token((last.create_time, last.id)) if last and len(found) == page.size else ""
-        return found, token
-
     async def get_activation_history(
         self, namespace: str, activation_id: str, page_size: int = 0, page_token: str = ""
     ) -> tuple[list[Event], str]:
         namespace = namespace or self.config.default_namespace
         check_name("activation_id", activation_id)
-        page = _page(page_size, page_token, (int,))
+        page = page_of(page_size, page_token, (int,))
         after = int(page.after[0]) if page.after else 0
         rows = await self.store.history(namespace, activation_id, after, page.size)
         if not rows:
@@ -487,7 +410,7 @@ class Plane:
             # the page (a rollout over 10,000 sites has that many stage runs).
             await self.get_activation(namespace, activation_id)
         events = await self._resolve(namespace, activation_id, [event_of(r) for r in rows])
-        token = _token((events[-1].sequence,)) if len(events) == page.size else ""
+        token = token_of((events[-1].sequence,)) if len(events) == page.size else ""
         return events, token
 
     async def watch_activation(
@@ -600,59 +523,6 @@ class Plane:
     async def list_workers(self, namespace: str, task_queue: str = "") -> list[WorkerInfo]:
         return self.stage_tasks.list_workers(namespace or self.config.default_namespace, task_queue)
 
-    # -- schedules (issue 6): thin delegations to the scheduler -------------------------------
-
-    async def create_schedule(
-        self,
-        namespace: str,
-        schedule_id: str,
-        definition: ScheduleDefinition,
-        *,
-        paused: bool = False,
-        note: str = "",
-        request_id: str = "",
-    ) -> Schedule:
-        self._check_running()
-        await self.namespaces.check_schedule(namespace or self.config.default_namespace)
-        return await self.scheduler.create(
-            namespace, schedule_id, definition, paused=paused, note=note, request_id=request_id
-        )
-
-    async def get_schedule(self, namespace: str, schedule_id: str) -> Schedule:
-        return await self.scheduler.get(namespace, schedule_id)
-
-    async def update_schedule(
-        self, namespace: str, schedule_id: str, definition: ScheduleDefinition
-    ) -> Schedule:
-        self._check_running()
-        return await self.scheduler.update(namespace, schedule_id, definition)
-
-    async def delete_schedule(self, namespace: str, schedule_id: str) -> None:
-        self._check_running()
-        await self.scheduler.delete(namespace, schedule_id)
-
-    async def list_schedules(
-        self, namespace: str, page_size: int = 0, page_token: str = ""
-    ) -> tuple[list[Schedule], str]:
-        page = _page(page_size, page_token, (str,))
-        found = await self.scheduler.list(namespace, page)
-        token = _token((found[-1].schedule_id,)) if len(found) == page.size else ""
-        return found, token
-
-    async def pause_schedule(self, namespace: str, schedule_id: str, note: str = "") -> Schedule:
-        self._check_running()
-        return await self.scheduler.pause(namespace, schedule_id, note)
-
-    async def resume_schedule(self, namespace: str, schedule_id: str, note: str = "") -> Schedule:
-        self._check_running()
-        return await self.scheduler.resume(namespace, schedule_id, note)
-
-    async def trigger_schedule(
-        self, namespace: str, schedule_id: str, overlap: OverlapPolicy | None = None
-    ) -> str:
-        self._check_running()
-        return await self.scheduler.trigger(namespace, schedule_id, overlap)
-
     # -- federation (issue 8) -----------------------------------------------------------------
 
     @property
@@ -664,9 +534,9 @@ class Plane:
         self, page_size: int = 0, page_token: str = ""
     ) -> tuple[list[SiteInfo], str]:
         """The sites this hub knows, by id: linked or not, last seen, dispatches in flight."""
-        page = _page(page_size, page_token, (str,))
+        page = page_of(page_size, page_token, (str,))
         found = await self.sites.list(page)
-        token = _token((found[-1].site_id,)) if len(found) == page.size else ""
+        token = token_of((found[-1].site_id,)) if len(found) == page.size else ""
         return found, token
 
     # -- internals ---------------------------------------------------------------------------
@@ -714,34 +584,6 @@ class Plane:
 
 def replica_id(config: PlaneConfig) -> str:
     return config.replica_id or f"{socket.gethostname()}-{os.getpid()}"
-
-
-def _page(size: int, token: str, shape: tuple[type | tuple[type, ...], ...]) -> Page:
-    """A page request; ``shape`` holds the types of the key in this list's tokens."""
-    if size < 0:
-        raise InvalidInputError.field("page_size", "must not be negative")
-    size = min(size or 100, MAX_PAGE)
-    if not token:
-        return Page(size=size)
-    try:
-        after = json.loads(bytes.fromhex(token).decode())
-    except ValueError:
-        after = None
-    # A forged or foreign token must not reach the store, where it would fail as INTERNAL.
-    if not (
-        isinstance(after, list)
-        and len(after) == len(shape)
-        and all(
-            isinstance(v, kind) and not isinstance(v, bool)
-            for v, kind in zip(after, shape, strict=True)
-        )
-    ):
-        raise InvalidInputError.field("page_token", "is not a token this plane gave out")
-    return Page(size=size, after=tuple(after))
-
-
-def _token(after: tuple[Any, ...]) -> str:
-    return json.dumps(list(after)).encode().hex()
 
 
 __all__ = ["NotFoundError", "Plane", "PlaneConfig", "PlaneState", "SiteInfo", "WatchItem"]
