@@ -337,3 +337,29 @@ spec:
     assert failed.status == common_pb2.ACTIVATION_STATUS_FAILED
     assert "on site 'berlin'" in failed.status_message
     assert "no-such-campaign" in failed.status_message
+
+
+SYMPHONY_LIST = """
+apiVersion: workflow.symphony/v1
+kind: Campaign
+metadata: {name: fleet}
+spec:
+  firstStage: list
+  selfDriving: true
+  stages:
+    list:
+      name: list
+      provider: providers.stage.list
+      inputs: {objectType: sites, namesOnly: true}
+"""
+
+
+async def test_symphonys_list_of_sites_on_a_hub_names_every_linked_site(
+    federation: Federation,
+) -> None:
+    await federation.connected(*SITES)
+    await federation.apply(SYMPHONY_LIST)
+    activation = await federation.closed(await federation.start_activation("fleet", {}))
+    assert completed(activation.status), activation.status_message
+    outputs = json_format.MessageToDict(activation.outputs)
+    assert sorted(outputs["list"]["items"]) == sorted(SITES)

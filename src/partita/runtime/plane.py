@@ -98,7 +98,10 @@ class Plane(PlaneOperations, PlaneSchedules):
         self.store: Store = store or open_store(
             config.db, synchronous=config.synchronous, replica_id=replica_id(config)
         )
-        self.providers = providers if providers is not None else builtin_providers()
+        self.sites = Sites(self.store, clock)  # federation (issue 8)
+        # On a hub, Symphony's `providers.stage.list` (objectType: sites) lists its sites.
+        lister = self._site_ids if config.federation_listen else None
+        self.providers = providers if providers is not None else builtin_providers(lister)
         self.catalog = Catalog(self.store, sorted(self.providers))
         self.clock = clock
         self.driver = Driver(self.store, self.catalog, self.providers, config, clock)
@@ -122,7 +125,6 @@ class Plane(PlaneOperations, PlaneSchedules):
                 on_activation=lambda ns, a: self.driver.watchers.poke((ns, a)),
             )
             self.driver.replicas = self.replicas
-        self.sites = Sites(self.store, clock)  # federation (issue 8)
         self.dispatches = self.driver.dispatches
         self.batches = Batches(self.store, self, clock)  # batch actions (issue 12)
         self.state = PlaneState.NEW
@@ -524,6 +526,16 @@ class Plane(PlaneOperations, PlaneSchedules):
         return self.stage_tasks.list_workers(namespace or self.config.default_namespace, task_queue)
 
     # -- federation (issue 8) -----------------------------------------------------------------
+
+    async def _site_ids(self) -> list[str]:
+        """Every site this hub knows, by id (for Symphony's ``providers.stage.list``)."""
+        ids: list[str] = []
+        token = ""
+        while True:
+            found, token = await self.list_sites(MAX_PAGE, token)
+            ids.extend(site.site_id for site in found)
+            if not token:
+                return ids
 
     @property
     def is_hub(self) -> bool:
