@@ -353,7 +353,7 @@ def test_a_scheduled_stage_survives_a_plane_kill(tmp_path: Path) -> None:
     plane.start()
     try:
         _eventually(lambda: partita(plane, "health").stdout.strip() == "SERVING", "serving")
-        soon = (datetime.now(UTC) + timedelta(seconds=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        soon = (datetime.now(UTC) + timedelta(seconds=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
         text = corpus("scheduled.yaml").replace("SCHEDULE_AT", soon)
         apply(plane, text + "---\n" + activation("sched-1", "scheduled:v1", {"then": "never"}))
         waiting = symphony_status(plane, "sched-1")["status"]
