@@ -8,7 +8,6 @@ providers run as tasks, timers are armed, watchers hear of the events.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
 from collections.abc import Callable
@@ -46,12 +45,13 @@ from partita.errors import (
     PreconditionError,
     UnavailableError,
 )
-from partita.providers import Provider, StageCall, StageError
+from partita.providers import Provider, StageCall
+from partita.runtime.builtin_runs import outcome, stage_call
 from partita.runtime.catalog import Catalog
 from partita.runtime.children import Children
 from partita.runtime.config import PlaneConfig
 from partita.runtime.dispatches import Dispatches
-from partita.runtime.payloads import check_outputs_size, split
+from partita.runtime.payloads import split
 from partita.runtime.rows import (
     queued,
     requeue,
@@ -394,7 +394,9 @@ class Driver:
                 break
             assert isinstance(command, RunStage)
             commands.remove(command)
-            result = await self._outcome(self._call(transition.state, command), command)
+            result = await self._outcome(
+                stage_call(transition.state, command, self._config.site_id), command
+            )
             transition = handle(transition.state, campaign, result, context)
             events.extend(transition.events)
             commands.extend(transition.commands)
@@ -515,27 +517,12 @@ class Driver:
         self.watchers.publish(key, transition.events)
         self.tracer.observe(state, transition.events)
 
-    def _call(self, state: ActivationState, command: RunStage) -> StageCall:
-        return StageCall(
-            namespace=state.namespace,
-            campaign=state.campaign,
-            activation_id=state.id,
-            stage=command.stage,
-            generation=command.generation,
-            previous_stage=command.previous_stage,
-            site=self._config.site_id,
-            attempt=command.attempt,
-            inputs=command.inputs,
-            config=command.config,
-            state=command.state,
-        )
-
     def _run_stage(
         self, state: ActivationState, campaign: CompiledCampaign, command: RunStage
     ) -> None:
         if self._stopping:
             return
-        call = self._call(state, command)
+        call = stage_call(state, command, self._config.site_id)
         run_key = (state.namespace, state.id, command.run_id)
         task = asyncio.create_task(self._execute(call, command))
         self._runs[run_key] = task
@@ -546,38 +533,7 @@ class Driver:
             del self._runs[run_key]
 
     async def _outcome(self, call: StageCall, command: RunStage) -> StageResult:
-        """Run a built-in provider; its outputs, or its failure, as a StageResult."""
-        if command.provider == "continue":  # the engine's own: it only needs an answer
-            return StageResult(command.run_id, command.attempt, outputs={"inputs": command.inputs})
-        provider = self._providers[command.provider]
-        secrets = self.secrets
-        if secrets is not None:  # only the provider sees secret values, never the history
-            call = dataclasses.replace(
-                call,
-                inputs=secrets.reveal(call.namespace, call.inputs),
-                config=secrets.reveal(call.namespace, call.config),
-            )
-        try:
-            outputs = await provider.run(call)
-            if secrets is not None:
-                outputs = secrets.redact(outputs)
-            check_outputs_size(outputs, self._config.max_payload_bytes)
-            return StageResult(command.run_id, command.attempt, outputs=outputs)
-        except asyncio.CancelledError:
-            raise
-        except StageError as exc:
-            failure = exc.as_failure()
-            if secrets is not None:
-                failure = secrets.redact(failure)
-            return StageResult(command.run_id, command.attempt, error=failure)
-        except Exception as exc:  # a provider bug must fail the stage, not the plane
-            log.exception(
-                "provider %s failed on %s/%s", command.provider, call.activation_id, call.stage
-            )
-            error = {"type": type(exc).__name__, "message": str(exc) or repr(exc)}
-            if secrets is not None:
-                error = secrets.redact(error)
-            return StageResult(command.run_id, command.attempt, error=error)
+        return await outcome(self._providers, self._config, self.secrets, call, command)
 
     async def _execute(self, call: StageCall, command: RunStage) -> None:
         result = await self._outcome(call, command)

@@ -47,6 +47,7 @@ from partita.runtime.paging import MAX_PAGE, page_of, token_of
 from partita.runtime.payloads import resolve
 from partita.runtime.plane_operations import PlaneOperations
 from partita.runtime.plane_schedules import PlaneSchedules
+from partita.runtime.plane_sites import PlaneSites
 from partita.runtime.replicas import Replicas
 from partita.runtime.rows import event_of, state_of
 from partita.runtime.scheduler import Scheduler
@@ -79,7 +80,7 @@ class WatchItem:
     activation: ActivationState
 
 
-class Plane(PlaneOperations, PlaneSchedules):
+class Plane(PlaneOperations, PlaneSchedules, PlaneSites):
     """A site plane's runtime: campaigns, activations, timers, retention, recovery.
 
     Lifecycle: ``await start()`` (or ``async with``), then ``await shutdown()``, which is
@@ -524,32 +525,6 @@ class Plane(PlaneOperations, PlaneSchedules):
 
     async def list_workers(self, namespace: str, task_queue: str = "") -> list[WorkerInfo]:
         return self.stage_tasks.list_workers(namespace or self.config.default_namespace, task_queue)
-
-    # -- federation (issue 8) -----------------------------------------------------------------
-
-    async def _site_ids(self) -> list[str]:
-        """Every site this hub knows, by id (for Symphony's ``providers.stage.list``)."""
-        ids: list[str] = []
-        token = ""
-        while True:
-            found, token = await self.list_sites(MAX_PAGE, token)
-            ids.extend(site.site_id for site in found)
-            if not token:
-                return ids
-
-    @property
-    def is_hub(self) -> bool:
-        """A hub plane accepts site planes (``--federation-listen``)."""
-        return bool(self.config.federation_listen)
-
-    async def list_sites(
-        self, page_size: int = 0, page_token: str = ""
-    ) -> tuple[list[SiteInfo], str]:
-        """The sites this hub knows, by id: linked or not, last seen, dispatches in flight."""
-        page = page_of(page_size, page_token, (str,))
-        found = await self.sites.list(page)
-        token = token_of((found[-1].site_id,)) if len(found) == page.size else ""
-        return found, token
 
     # -- internals ---------------------------------------------------------------------------
 
