@@ -98,7 +98,8 @@ def history(args: argparse.Namespace, client: Client, out: Printer) -> int:
     return 0
 
 
-def _show(out: Printer, activation: Any) -> int:
+def show(out: Printer, activation: Any) -> int:
+    """An activation after a control request: the message itself, or its status line."""
     if out.structured:
         out.emit_message(activation)
     else:
@@ -110,7 +111,7 @@ def cancel(args: argparse.Namespace, client: Client, out: Printer) -> int:
     request = activation_pb2.CancelActivationRequest(
         namespace=client.namespace, activation_id=args.activation_id, reason=args.reason
     )
-    return _show(out, client.activations.CancelActivation(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.CancelActivation(request, timeout=CALL_TIMEOUT).activation)
 
 
 def terminate(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -118,7 +119,7 @@ def terminate(args: argparse.Namespace, client: Client, out: Printer) -> int:
         namespace=client.namespace, activation_id=args.activation_id, reason=args.reason
     )
     response = client.activations.TerminateActivation(request, timeout=CALL_TIMEOUT)
-    return _show(out, response.activation)
+    return show(out, response.activation)
 
 
 def signal(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -130,7 +131,7 @@ def signal(args: argparse.Namespace, client: Client, out: Printer) -> int:
         event=args.event,
         data=to_struct(data),
     )
-    return _show(out, client.activations.SignalActivation(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.SignalActivation(request, timeout=CALL_TIMEOUT).activation)
 
 
 def advance(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -138,4 +139,4 @@ def advance(args: argparse.Namespace, client: Client, out: Printer) -> int:
         namespace=client.namespace, activation_id=args.activation_id, stage=args.stage
     )
     response = client.activations.AdvanceActivation(request, timeout=CALL_TIMEOUT)
-    return _show(out, response.activation)
+    return show(out, response.activation)

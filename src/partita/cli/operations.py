@@ -6,8 +6,8 @@ import argparse
 import uuid
 from typing import Any
 
-from partita.cli import views
 from partita.cli.client import CALL_TIMEOUT, Client
+from partita.cli.control import show
 from partita.cli.output import Printer
 from partita.cli.values import assignments, json_object, to_struct
 from partita.v1 import activation_pb2
@@ -112,14 +112,6 @@ def _request_id(args: argparse.Namespace) -> str:
     return str(args.request_id or uuid.uuid4())
 
 
-def _show(out: Printer, activation: Any) -> int:
-    if out.structured:
-        out.emit_message(activation)
-    else:
-        out.line(views.status_line(activation))
-    return 0
-
-
 def rerun(args: argparse.Namespace, client: Client, out: Printer) -> int:
     request = A.RerunActivationRequest(
         namespace=client.namespace,
@@ -129,7 +121,7 @@ def rerun(args: argparse.Namespace, client: Client, out: Printer) -> int:
         allow_completed=args.completed,
         request_id=_request_id(args),
     )
-    return _show(out, client.activations.RerunActivation(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.RerunActivation(request, timeout=CALL_TIMEOUT).activation)
 
 
 def skip(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -142,7 +134,7 @@ def skip(args: argparse.Namespace, client: Client, out: Printer) -> int:
         outputs=to_struct(outputs),
         request_id=_request_id(args),
     )
-    return _show(out, client.activations.SkipStage(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.SkipStage(request, timeout=CALL_TIMEOUT).activation)
 
 
 def retry(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -152,7 +144,7 @@ def retry(args: argparse.Namespace, client: Client, out: Printer) -> int:
         stage=args.stage,
         request_id=_request_id(args),
     )
-    return _show(out, client.activations.RetryStage(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.RetryStage(request, timeout=CALL_TIMEOUT).activation)
 
 
 def pause(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -163,7 +155,7 @@ def pause(args: argparse.Namespace, client: Client, out: Printer) -> int:
         hold_tasks=args.hold_tasks,
         request_id=_request_id(args),
     )
-    return _show(out, client.activations.PauseActivation(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.PauseActivation(request, timeout=CALL_TIMEOUT).activation)
 
 
 def resume(args: argparse.Namespace, client: Client, out: Printer) -> int:
@@ -173,4 +165,4 @@ def resume(args: argparse.Namespace, client: Client, out: Printer) -> int:
         reason=args.reason,
         request_id=_request_id(args),
     )
-    return _show(out, client.activations.ResumeActivation(request, timeout=CALL_TIMEOUT).activation)
+    return show(out, client.activations.ResumeActivation(request, timeout=CALL_TIMEOUT).activation)

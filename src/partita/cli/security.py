@@ -237,7 +237,7 @@ def _time(stamp: Any) -> str:
 
 
 def answer(args: argparse.Namespace, client: Client, out: Printer) -> int:
-    from partita.cli.control import _show
+    from partita.cli.control import show
     from partita.cli.values import assignments, to_struct
     from partita.v1 import security_pb2, security_pb2_grpc
 
@@ -250,7 +250,7 @@ def answer(args: argparse.Namespace, client: Client, out: Printer) -> int:
     )
     stub = security_pb2_grpc.ApprovalServiceStub(client.channel)
     response = stub.AnswerApproval(request, timeout=CALL_TIMEOUT)
-    return int(_show(out, response.activation))
+    return show(out, response.activation)
 
 
 def set_secret(args: argparse.Namespace, client: Client, out: Printer) -> int:

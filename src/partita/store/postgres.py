@@ -39,7 +39,7 @@ from partita.store.postgres_replicas import (
 )
 from partita.store.postgres_schedules import PostgresSchedules
 from partita.store.postgres_security import PostgresSecurity
-from partita.store.rows import ACTIVATION_COLUMNS, activation_values, schema
+from partita.store.rows import ACTIVATION_COLUMNS, activation_values, drain, schema
 from partita.store.rows import migrations as numbered
 
 log = logging.getLogger("partita.store")
@@ -176,13 +176,7 @@ class PostgresStore(
             op = await self._queue.get()
             if op is None:
                 break
-            batch = [op]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                following = self._queue.get_nowait()
-                if following is None:
-                    stop = True
-                    break
-                batch.append(following)
+            batch, stop = drain(op, self._queue, MAX_BATCH)
             try:
                 results = await self._run_batch(batch)
             except Exception as exc:  # the transaction failed: nobody's write is durable

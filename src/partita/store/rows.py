@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import astuple
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from partita.store.base import DISPATCH_STATUSES, ActivationRow, CampaignRow, DispatchRow
 
@@ -66,3 +67,18 @@ def dispatch_changes(
     if result is not None:
         changes["result"] = result
     return changes
+
+
+Op = TypeVar("Op")
+
+
+def drain(first: Op, queue: asyncio.Queue[Op | None], most: int) -> tuple[list[Op], bool]:
+    """``first`` and what else already waits on ``queue``, up to ``most`` operations: one group
+    commit's batch; True when the queue said stop (None) on the way."""
+    batch = [first]
+    while len(batch) < most and not queue.empty():
+        following = queue.get_nowait()
+        if following is None:
+            return batch, True
+        batch.append(following)
+    return batch, False

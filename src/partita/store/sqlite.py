@@ -25,7 +25,7 @@ from partita.store.base import (
     StoreStats,
     TimerRow,
 )
-from partita.store.rows import ACTIVATION_COLUMNS, activation_values, campaign_row, schema
+from partita.store.rows import ACTIVATION_COLUMNS, activation_values, campaign_row, drain, schema
 from partita.store.rows import migrations as numbered
 from partita.store.sqlite_batches import SqliteBatches
 from partita.store.sqlite_dispatches import SqliteDispatches
@@ -152,13 +152,7 @@ class SqliteStore(SqliteSchedules, SqliteDispatches, SqliteSecurity, SqliteBatch
             op = await self._queue.get()
             if op is None:
                 break
-            batch = [op]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                following = self._queue.get_nowait()
-                if following is None:
-                    stop = True
-                    break
-                batch.append(following)
+            batch, stop = drain(op, self._queue, MAX_BATCH)
             try:
                 results = await loop.run_in_executor(self._executor, self._run_batch, batch)
             except Exception as exc:  # the commit itself failed: nobody's write is durable
